@@ -1,0 +1,36 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/umamiai/umami/httpapi/openapi"
+)
+
+// routes lists every route in one place. With api false (a worker node) only
+// the health checks and the OpenAPI document are served.
+func (s *Server) routes(api bool) {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	if !api {
+		return
+	}
+	s.mux.Handle("POST /api/v1/agents", s.authed(s.createAgent))
+	s.mux.Handle("GET /api/v1/agents", s.authed(s.listAgents))
+	s.mux.Handle("GET /api/v1/agents/{agent_id}", s.authed(s.getAgent))
+	s.mux.Handle("POST /api/v1/agents/{agent_id}/versions", s.authed(s.createVersion))
+	s.mux.Handle("GET /api/v1/agents/{agent_id}/versions", s.authed(s.listVersions))
+	s.mux.Handle("GET /api/v1/agent-versions/{agent_version_id}", s.authed(s.getVersion))
+	s.mux.Handle("POST /api/v1/agent-versions/{agent_version_id}/publish", s.authed(s.publishVersion))
+	s.mux.Handle("POST /api/v1/agent-runs", s.authed(s.createRun))
+	s.mux.Handle("GET /api/v1/agent-runs", s.authed(s.listRuns))
+	s.mux.Handle("GET /api/v1/agent-runs/{run_id}", s.authed(s.getRun))
+	s.mux.Handle("GET /api/v1/agent-runs/{run_id}/steps", s.authed(s.listRunSteps))
+	s.mux.Handle("POST /api/v1/agent-runs/{run_id}/cancel", s.authed(s.cancelRun))
+}
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(openapi.Document)
+}

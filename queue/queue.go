@@ -1,0 +1,118 @@
+// Package queue is the one place that knows how UmamiAI uses River: queue
+// names, insert options per job kind, and the client settings shared by the
+// SQLite and PostgreSQL deployments. Stores use Inserter to enqueue inside
+// their transactions; workers build their client with NewClient.
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+
+	"github.com/umamiai/umami"
+)
+
+// QueueRuns is the queue that executes agent runs.
+const QueueRuns = "runs"
+
+// RunMaxAttempts bounds how often a run job is started: the first attempt
+// plus resumptions after a worker was lost.
+const RunMaxAttempts = 3
+
+// Inserter enqueues jobs inside a store transaction. It holds an insert-only
+// River client (no workers), so every node can enqueue whatever its role.
+type Inserter[TTx any] struct {
+	client *river.Client[TTx]
+}
+
+// NewInserter returns an Inserter over driver.
+func NewInserter[TTx any](driver riverdriver.Driver[TTx]) (*Inserter[TTx], error) {
+	client, err := river.NewClient(driver, &river.Config{Logger: quietLogger()})
+	if err != nil {
+		return nil, fmt.Errorf("new river insert client: %w", err)
+	}
+	return &Inserter[TTx]{client: client}, nil
+}
+
+// InsertRun enqueues the job that executes a run, within tx.
+func (in *Inserter[TTx]) InsertRun(ctx context.Context, tx TTx, args umami.RunJobArgs) (int64, error) {
+	res, err := in.client.InsertTx(ctx, tx, args, &river.InsertOpts{
+		Queue:       QueueRuns,
+		MaxAttempts: RunMaxAttempts,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("insert run job: %w", err)
+	}
+	return res.Job.ID, nil
+}
+
+// CancelJob cancels a job within tx: a queued job never starts; a running
+// one is marked for cancellation.
+func (in *Inserter[TTx]) CancelJob(ctx context.Context, tx TTx, jobID int64) error {
+	if _, err := in.client.JobCancelTx(ctx, tx, jobID); err != nil && err != river.ErrNotFound {
+		return fmt.Errorf("cancel job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// quietLogger keeps River's own logging at warnings and above.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(logWriter{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// Settings tune a working client. Zero values take the defaults.
+type Settings struct {
+	MaxWorkers    int           // concurrent run jobs on this node (default 100)
+	RunTimeout    time.Duration // hard limit of one run attempt (default 5m)
+	RescueAfter   time.Duration // a job running this long is presumed lost (default RunTimeout + 1m)
+	FetchCooldown time.Duration // minimum time between fetches (default 20ms)
+	PollInterval  time.Duration // fetch poll when no notification arrives (default 50ms)
+	Logger        *slog.Logger
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.MaxWorkers <= 0 {
+		s.MaxWorkers = 100
+	}
+	if s.RunTimeout <= 0 {
+		s.RunTimeout = 5 * time.Minute
+	}
+	if s.RescueAfter <= 0 {
+		s.RescueAfter = s.RunTimeout + time.Minute
+	}
+	if s.FetchCooldown <= 0 {
+		s.FetchCooldown = 20 * time.Millisecond
+	}
+	if s.PollInterval <= 0 {
+		s.PollInterval = 50 * time.Millisecond
+	}
+	if s.Logger == nil {
+		s.Logger = quietLogger()
+	}
+	return s
+}
+
+// NewClient returns a River client that works the run queue with the given
+// workers. JobTimeout is left to the workers, which enforce the run timeout
+// themselves so that a timed-out run ends with the "timeout" code.
+func NewClient[TTx any](driver riverdriver.Driver[TTx], workers *river.Workers, s Settings) (*river.Client[TTx], error) {
+	s = s.withDefaults()
+	client, err := river.NewClient(driver, &river.Config{
+		Queues:                      map[string]river.QueueConfig{QueueRuns: {MaxWorkers: s.MaxWorkers}},
+		Workers:                     workers,
+		JobTimeout:                  -1,
+		RescueStuckJobsAfter:        s.RescueAfter,
+		FetchCooldown:               s.FetchCooldown,
+		FetchPollInterval:           s.PollInterval,
+		Logger:                      s.Logger,
+		CompletedJobRetentionPeriod: time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new river client: %w", err)
+	}
+	return client, nil
+}

@@ -1,0 +1,80 @@
+package umami
+
+import (
+	"context"
+	"time"
+)
+
+// Store is a database that holds everything the platform knows. The SQLite
+// and PostgreSQL adapters implement it; the conformance suite in storetest
+// holds them to the same contract.
+type Store interface {
+	// Update runs fn in one read-write transaction, committed when fn returns
+	// nil and rolled back otherwise. Jobs enqueued through the Tx commit or
+	// roll back with it.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in one read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Tx is one transaction. Getters return an *Error with code ENotFound when
+// nothing matches, never a nil object and a nil error. Methods that take an
+// orgID only see that org's objects.
+type Tx interface {
+	CreateOrg(ctx context.Context, o *Org) error
+	GetOrg(ctx context.Context, id string) (*Org, error)
+	ListOrgs(ctx context.Context) ([]*Org, error)
+	CreateUser(ctx context.Context, u *User) error
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// GetAPIKeyByHash finds a key by the hash of its secret, whatever its state.
+	GetAPIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	GetAPIKey(ctx context.Context, id string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, orgID string) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	// TouchAPIKeys records last-use times, keeping the later of stored and given.
+	TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
+
+	CreateAgent(ctx context.Context, a *Agent) error
+	GetAgent(ctx context.Context, orgID, id string) (*Agent, error)
+	ListAgents(ctx context.Context, orgID string, p Page) ([]*Agent, error)
+
+	// CreateAgentVersion stores v with the next version number of its agent
+	// and sets v.Number.
+	CreateAgentVersion(ctx context.Context, v *AgentVersion) error
+	GetAgentVersion(ctx context.Context, orgID, id string) (*AgentVersion, error)
+	ListAgentVersions(ctx context.Context, orgID, agentID string, p Page) ([]*AgentVersion, error)
+	// PublishAgentVersion marks a draft published; it is a no-op on a
+	// published version.
+	PublishAgentVersion(ctx context.Context, orgID, id string, at time.Time) error
+
+	CreateRun(ctx context.Context, r *Run) error
+	// GetRun finds a run; an empty orgID matches any org (for workers).
+	GetRun(ctx context.Context, orgID, id string) (*Run, error)
+	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
+	// UpdateRun writes the mutable fields of r (status, output, error, usage,
+	// attempt, started_at, completed_at) if the stored status is one of from,
+	// and reports whether it did.
+	UpdateRun(ctx context.Context, r *Run, from ...string) (bool, error)
+	AddRunSteps(ctx context.Context, steps []RunStep) error
+	ListRunSteps(ctx context.Context, runID string) ([]RunStep, error)
+
+	// GetIdempotencyKey returns a key recorded at or after since.
+	GetIdempotencyKey(ctx context.Context, orgID, key string, since time.Time) (*IdempotencyKey, error)
+	// PutIdempotencyKey records k, replacing an expired record of the same key.
+	PutIdempotencyKey(ctx context.Context, k *IdempotencyKey) error
+	DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int, error)
+
+	// EnqueueRun inserts the job that executes a run, in this transaction,
+	// and returns the job's id.
+	EnqueueRun(ctx context.Context, args RunJobArgs) (int64, error)
+	// CancelJob cancels a queued job and asks a running one to stop.
+	CancelJob(ctx context.Context, jobID int64) error
+	// ListOrphanedRuns returns runs still queued or running whose job has
+	// ended (completed, discarded or cancelled) without finishing them.
+	ListOrphanedRuns(ctx context.Context, limit int) ([]*Run, error)
+}

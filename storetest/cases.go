@@ -1,0 +1,386 @@
+package storetest
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/umamiai/umami"
+)
+
+func testOrgsAndUsers(t *testing.T, h Harness) {
+	s := h.Open(t)
+	o := &umami.Org{ID: id(), Name: "Acme", CreatedAt: now()}
+	update(t, s, func(tx umami.Tx) error { return tx.CreateOrg(ctx, o) })
+	view(t, s, func(tx umami.Tx) error {
+		got, err := tx.GetOrg(ctx, o.ID)
+		if err != nil || !reflect.DeepEqual(got, o) {
+			t.Errorf("GetOrg = %+v, %v; want %+v", got, err, o)
+		}
+		return nil
+	})
+	u := &umami.User{ID: id(), OrgID: o.ID, Email: "a@example.com", PasswordHash: "h", Role: "owner", CreatedAt: now()}
+	update(t, s, func(tx umami.Tx) error { return tx.CreateUser(ctx, u) })
+	err := s.Update(ctx, func(tx umami.Tx) error {
+		return tx.CreateUser(ctx, &umami.User{ID: id(), OrgID: o.ID, Email: "a@example.com", PasswordHash: "h", Role: "owner", CreatedAt: now()})
+	})
+	wantCode(t, err, umami.EConflict)
+}
+
+func testAPIKeys(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	exp := now().Add(time.Hour)
+	k := &umami.APIKey{ID: id(), OrgID: f.org.ID, Name: "ci", Prefix: "umami_abc", Hash: "hash1",
+		Scopes: []umami.Scope{umami.ScopeRunsRead, umami.ScopeRunsCreate}, CreatedAt: now(), ExpiresAt: &exp}
+	update(t, s, func(tx umami.Tx) error { return tx.CreateAPIKey(ctx, k) })
+	view(t, s, func(tx umami.Tx) error {
+		got, err := tx.GetAPIKeyByHash(ctx, "hash1")
+		if err != nil || !reflect.DeepEqual(got, k) {
+			t.Errorf("GetAPIKeyByHash = %+v, %v; want %+v", got, err, k)
+		}
+		_, err = tx.GetAPIKeyByHash(ctx, "nope")
+		wantCode(t, err, umami.ENotFound)
+		return nil
+	})
+	used := now()
+	update(t, s, func(tx umami.Tx) error { return tx.TouchAPIKeys(ctx, map[string]time.Time{k.ID: used}) })
+	update(t, s, func(tx umami.Tx) error { // an older time never moves last use back
+		return tx.TouchAPIKeys(ctx, map[string]time.Time{k.ID: used.Add(-time.Minute)})
+	})
+	revoked := now()
+	update(t, s, func(tx umami.Tx) error { return tx.RevokeAPIKey(ctx, k.ID, revoked) })
+	update(t, s, func(tx umami.Tx) error { return tx.RevokeAPIKey(ctx, k.ID, revoked.Add(time.Hour)) })
+	view(t, s, func(tx umami.Tx) error {
+		got, err := tx.GetAPIKey(ctx, k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) {
+			t.Errorf("LastUsedAt = %v, want %v", got.LastUsedAt, used)
+		}
+		if got.RevokedAt == nil || !got.RevokedAt.Equal(revoked) {
+			t.Errorf("RevokedAt = %v, want the first revocation %v", got.RevokedAt, revoked)
+		}
+		list, err := tx.ListAPIKeys(ctx, f.org.ID)
+		if err != nil || len(list) != 1 {
+			t.Errorf("ListAPIKeys = %d keys, %v", len(list), err)
+		}
+		return nil
+	})
+	wantCode(t, s.Update(ctx, func(tx umami.Tx) error { return tx.RevokeAPIKey(ctx, id(), now()) }), umami.ENotFound)
+}
+
+func testAgentsTenancy(t *testing.T, h Harness) {
+	s := h.Open(t)
+	a, b := newFixture(t, s), newFixture(t, s)
+	view(t, s, func(tx umami.Tx) error {
+		_, err := tx.GetAgent(ctx, b.org.ID, a.agent.ID)
+		wantCode(t, err, umami.ENotFound)
+		_, err = tx.GetAgentVersion(ctx, b.org.ID, a.version.ID)
+		wantCode(t, err, umami.ENotFound)
+		list, err := tx.ListAgents(ctx, a.org.ID, umami.Page{Limit: 10})
+		if err != nil || len(list) != 1 || list[0].ID != a.agent.ID {
+			t.Errorf("ListAgents(a) = %v, %v", list, err)
+		}
+		return nil
+	})
+	wantCode(t, s.Update(ctx, func(tx umami.Tx) error { return tx.PublishAgentVersion(ctx, b.org.ID, a.version.ID, now()) }),
+		umami.ENotFound)
+}
+
+func testVersions(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	temp, maxTok := 0.5, 300
+	v := &umami.AgentVersion{ID: id(), AgentID: f.agent.ID, OrgID: f.org.ID, Status: umami.VersionDraft,
+		Model: "openai/gpt-4o-mini", Instructions: "be brief", Temperature: &temp, MaxOutputTokens: &maxTok,
+		Tools: []string{"current_time"}, Metadata: map[string]string{"team": "sre"}, CreatedAt: now()}
+	update(t, s, func(tx umami.Tx) error { return tx.CreateAgentVersion(ctx, v) })
+	if v.Number != 2 {
+		t.Errorf("second version got number %d, want 2", v.Number)
+	}
+	pub := now()
+	update(t, s, func(tx umami.Tx) error { return tx.PublishAgentVersion(ctx, f.org.ID, v.ID, pub) })
+	update(t, s, func(tx umami.Tx) error { return tx.PublishAgentVersion(ctx, f.org.ID, v.ID, pub.Add(time.Hour)) })
+	view(t, s, func(tx umami.Tx) error {
+		got, err := tx.GetAgentVersion(ctx, f.org.ID, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Status, v.PublishedAt = umami.VersionPublished, &pub
+		if !reflect.DeepEqual(got, v) {
+			t.Errorf("GetAgentVersion =\n%+v\nwant\n%+v", got, v)
+		}
+		list, err := tx.ListAgentVersions(ctx, f.org.ID, f.agent.ID, umami.Page{Limit: 10})
+		if err != nil || len(list) != 2 || list[0].ID != v.ID {
+			t.Errorf("ListAgentVersions: %d versions, first %v, %v; want 2, newest first", len(list), list[0].ID, err)
+		}
+		return nil
+	})
+}
+
+func testRunsRoundTrip(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	r := f.newRun(t, s, "hello")
+	if r.JobID == 0 {
+		t.Fatal("EnqueueRun returned job id 0")
+	}
+	got, err := getRun(t, s, f.org.ID, r.ID)
+	if err != nil || !reflect.DeepEqual(got, r) {
+		t.Fatalf("GetRun =\n%v, %v\nwant\n%v", got, err, fmtRun(r))
+	}
+	if got, err := getRun(t, s, "", r.ID); err != nil || got.ID != r.ID {
+		t.Errorf("GetRun with empty org = %v, %v", got, err)
+	}
+	other := newFixture(t, s)
+	_, err = getRun(t, s, other.org.ID, r.ID)
+	wantCode(t, err, umami.ENotFound)
+	if st := h.JobState(t, s, r.JobID); st != "available" {
+		t.Errorf("job state = %q, want available", st)
+	}
+}
+
+func testRunsList(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	other := newFixture(t, s)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, f.newRun(t, s, fmt.Sprint(i)).ID)
+	}
+	other.newRun(t, s, "elsewhere")
+	var page1, page2 []*umami.Run
+	view(t, s, func(tx umami.Tx) (err error) {
+		page1, err = tx.ListRuns(ctx, umami.RunFilter{OrgID: f.org.ID, Page: umami.Page{Limit: 3}})
+		if err != nil {
+			return err
+		}
+		page2, err = tx.ListRuns(ctx, umami.RunFilter{OrgID: f.org.ID, Page: umami.Page{Limit: 3, After: page1[2].ID}})
+		return err
+	})
+	var got []string
+	for _, r := range append(page1, page2...) {
+		got = append(got, r.ID)
+	}
+	want := []string{ids[4], ids[3], ids[2], ids[1], ids[0]}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pages = %v, want newest first %v", got, want)
+	}
+	r := page1[0]
+	r.Status = umami.RunRunning
+	update(t, s, func(tx umami.Tx) error { _, err := tx.UpdateRun(ctx, r, umami.RunQueued); return err })
+	view(t, s, func(tx umami.Tx) error {
+		running, err := tx.ListRuns(ctx, umami.RunFilter{OrgID: f.org.ID, Status: umami.RunRunning, Page: umami.Page{Limit: 10}})
+		if err != nil || len(running) != 1 || running[0].ID != r.ID {
+			t.Errorf("status filter: %d runs, %v", len(running), err)
+		}
+		byVersion, err := tx.ListRuns(ctx, umami.RunFilter{OrgID: f.org.ID, AgentVersionID: other.version.ID, Page: umami.Page{Limit: 10}})
+		if err != nil || len(byVersion) != 0 {
+			t.Errorf("version filter across orgs: %d runs, %v", len(byVersion), err)
+		}
+		return nil
+	})
+}
+
+func testRunsUpdate(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	r := f.newRun(t, s, "x")
+	started, out := now(), "done"
+	r.Status, r.StartedAt, r.Attempt = umami.RunRunning, &started, 1
+	var ok bool
+	update(t, s, func(tx umami.Tx) (err error) { ok, err = tx.UpdateRun(ctx, r, umami.RunQueued); return err })
+	if !ok {
+		t.Fatal("queued → running refused")
+	}
+	done := now()
+	r.Status, r.Output, r.CompletedAt, r.Usage = umami.RunSucceeded, &out, &done, umami.Usage{InputTokens: 3, OutputTokens: 4}
+	update(t, s, func(tx umami.Tx) (err error) { ok, err = tx.UpdateRun(ctx, r, umami.RunQueued); return err })
+	if ok {
+		t.Fatal("update from queued applied to a running run")
+	}
+	update(t, s, func(tx umami.Tx) (err error) { ok, err = tx.UpdateRun(ctx, r, umami.RunRunning); return err })
+	got, err := getRun(t, s, f.org.ID, r.ID)
+	if !ok || err != nil || !reflect.DeepEqual(got, r) {
+		t.Errorf("after finish = %v, %v (applied %v); want %v", got, err, ok, fmtRun(r))
+	}
+	failed := *r
+	failed.Status, failed.Error, failed.Output = umami.RunFailed, &umami.RunError{Code: "model_error", Message: "m"}, nil
+	update(t, s, func(tx umami.Tx) (err error) { ok, err = tx.UpdateRun(ctx, &failed, umami.RunRunning); return err })
+	if ok {
+		t.Error("a terminal run was overwritten")
+	}
+}
+
+func testRunSteps(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	r := f.newRun(t, s, "x")
+	st := now()
+	steps := []umami.RunStep{
+		{RunID: r.ID, Type: umami.StepModelCall, Name: "test/echo", Input: "x", Output: "call", Usage: &umami.Usage{InputTokens: 1, OutputTokens: 2}, StartedAt: st, CompletedAt: st},
+		{RunID: r.ID, Type: umami.StepToolCall, Name: "current_time", Input: "{}", Output: "now", Error: &umami.RunError{Code: "tool_error", Message: "m"}, StartedAt: st, CompletedAt: st},
+	}
+	update(t, s, func(tx umami.Tx) error { return tx.AddRunSteps(ctx, steps) })
+	update(t, s, func(tx umami.Tx) error { return tx.AddRunSteps(ctx, steps[:1]) }) // a resumed attempt appends
+	view(t, s, func(tx umami.Tx) error {
+		got, err := tx.ListRunSteps(ctx, r.ID)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("ListRunSteps = %d steps, %v", len(got), err)
+		}
+		for i, g := range got {
+			want := steps[i%2]
+			want.Index = i
+			if !reflect.DeepEqual(g, want) {
+				t.Errorf("step %d = %+v, want %+v", i, g, want)
+			}
+		}
+		return nil
+	})
+}
+
+func testIdempotency(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	r := f.newRun(t, s, "x")
+	old := now().Add(-25 * time.Hour)
+	k := &umami.IdempotencyKey{OrgID: f.org.ID, Key: "k1", RequestHash: "h1", RunID: r.ID, CreatedAt: old}
+	update(t, s, func(tx umami.Tx) error { return tx.PutIdempotencyKey(ctx, k) })
+	since := now().Add(-umami.IdempotencyTTL)
+	view(t, s, func(tx umami.Tx) error {
+		_, err := tx.GetIdempotencyKey(ctx, f.org.ID, "k1", since)
+		wantCode(t, err, umami.ENotFound) // expired
+		return nil
+	})
+	fresh := &umami.IdempotencyKey{OrgID: f.org.ID, Key: "k1", RequestHash: "h2", RunID: r.ID, CreatedAt: now()}
+	update(t, s, func(tx umami.Tx) error { return tx.PutIdempotencyKey(ctx, fresh) })
+	other := newFixture(t, s)
+	view(t, s, func(tx umami.Tx) error {
+		got, err := tx.GetIdempotencyKey(ctx, f.org.ID, "k1", since)
+		if err != nil || !reflect.DeepEqual(got, fresh) {
+			t.Errorf("GetIdempotencyKey = %+v, %v; want %+v", got, err, fresh)
+		}
+		_, err = tx.GetIdempotencyKey(ctx, other.org.ID, "k1", since)
+		wantCode(t, err, umami.ENotFound) // keys are per org
+		return nil
+	})
+	var n int
+	update(t, s, func(tx umami.Tx) (err error) {
+		n, err = tx.DeleteIdempotencyKeys(ctx, now().Add(time.Second))
+		return err
+	})
+	if n != 1 {
+		t.Errorf("DeleteIdempotencyKeys removed %d, want 1", n)
+	}
+}
+
+func testEnqueueTx(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
+		Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
+	boom := fmt.Errorf("boom")
+	err := s.Update(ctx, func(tx umami.Tx) (err error) {
+		if r.JobID, err = tx.EnqueueRun(ctx, umami.RunJobArgs{RunID: r.ID}); err != nil {
+			return err
+		}
+		if err := tx.CreateRun(ctx, r); err != nil {
+			return err
+		}
+		return boom
+	})
+	if err != boom {
+		t.Fatalf("Update = %v, want the callback's error", err)
+	}
+	if _, err := getRun(t, s, "", r.ID); umami.ErrorCode(err) != umami.ENotFound {
+		t.Errorf("rolled-back run exists: %v", err)
+	}
+	if st := h.JobState(t, s, r.JobID); st != "" {
+		t.Errorf("rolled-back job exists in state %q", st)
+	}
+}
+
+func testCancelJob(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	r := f.newRun(t, s, "x")
+	update(t, s, func(tx umami.Tx) error { return tx.CancelJob(ctx, r.JobID) })
+	if st := h.JobState(t, s, r.JobID); st != "cancelled" {
+		t.Errorf("job state after cancel = %q, want cancelled", st)
+	}
+	update(t, s, func(tx umami.Tx) error { return tx.CancelJob(ctx, 987654321) }) // unknown: no error
+}
+
+func testOrphans(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	live, discarded, done := f.newRun(t, s, "live"), f.newRun(t, s, "discarded"), f.newRun(t, s, "done")
+	h.SetJobState(t, s, discarded.JobID, "discarded")
+	h.SetJobState(t, s, done.JobID, "completed")
+	done.Status = umami.RunSucceeded
+	update(t, s, func(tx umami.Tx) error { _, err := tx.UpdateRun(ctx, done, umami.RunQueued); return err })
+	view(t, s, func(tx umami.Tx) error {
+		got, err := tx.ListOrphanedRuns(ctx, 10)
+		if err != nil || len(got) != 1 || got[0].ID != discarded.ID {
+			t.Errorf("ListOrphanedRuns = %v, %v; want only %s (not %s)", got, err, discarded.ID, live.ID)
+		}
+		return nil
+	})
+}
+
+func testConcurrentWriters(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
+					Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
+				errs <- s.Update(ctx, func(tx umami.Tx) (err error) {
+					if r.JobID, err = tx.EnqueueRun(ctx, umami.RunJobArgs{RunID: r.ID}); err != nil {
+						return err
+					}
+					return tx.CreateRun(ctx, r)
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent write: %v", err)
+		}
+	}
+	view(t, s, func(tx umami.Tx) error {
+		runs, err := tx.ListRuns(ctx, umami.RunFilter{OrgID: f.org.ID, Page: umami.Page{Limit: 100}})
+		if err != nil || len(runs) != writers*each {
+			t.Errorf("%d runs after concurrent writes, want %d (%v)", len(runs), writers*each, err)
+		}
+		return nil
+	})
+}
+
+func testNotFound(t *testing.T, h Harness) {
+	s := h.Open(t)
+	view(t, s, func(tx umami.Tx) error {
+		_, err := tx.GetOrg(ctx, id())
+		wantCode(t, err, umami.ENotFound)
+		_, err = tx.GetAgent(ctx, id(), id())
+		wantCode(t, err, umami.ENotFound)
+		_, err = tx.GetRun(ctx, "", id())
+		wantCode(t, err, umami.ENotFound)
+		_, err = tx.GetAPIKey(ctx, id())
+		wantCode(t, err, umami.ENotFound)
+		return nil
+	})
+}
