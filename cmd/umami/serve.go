@@ -155,7 +155,11 @@ func openStore(ctx context.Context, c *Config) (umami.Store, error) {
 func newWorkers(store umami.Store, w *worker.RunWorker, s queue.Settings) (jobRunner, error) {
 	switch st := store.(type) {
 	case *sqlite.DB:
-		return worker.NewClient(st.RiverDriver(), w, s)
+		client, err := worker.NewClient(st.RiverDriver(), w, s)
+		if err == nil {
+			st.UseRiverClient(client)
+		}
+		return client, err
 	default:
 		return nil, fmt.Errorf("no workers for store %T", store)
 	}

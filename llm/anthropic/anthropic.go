@@ -4,6 +4,12 @@
 // Only the Config decides where requests go and with which key: the SDK's
 // environment defaults (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN,
 // ANTHROPIC_BASE_URL, profiles) are switched off.
+//
+// System messages become the system parameter, tool calls tool_use blocks
+// and tool messages tool_result blocks in user turns. max_tokens, which
+// Anthropic requires, is MaxOutputTokens or DefaultMaxTokens. Temperature is
+// only sent when set; SDK v2 has no field for it, so it is added to the body
+// as an extra field.
 package anthropic
 
 import (
@@ -19,9 +25,12 @@ import (
 
 // Defaults of Config and of requests.
 const (
-	DefaultBaseURL    = "https://api.anthropic.com"
+	// DefaultBaseURL is the Anthropic API root.
+	DefaultBaseURL = "https://api.anthropic.com"
+	// DefaultMaxRetries is how often a failed request is retried.
 	DefaultMaxRetries = 3
-	DefaultTimeout    = 60 * time.Second
+	// DefaultTimeout bounds each attempt.
+	DefaultTimeout = 60 * time.Second
 	// DefaultMaxTokens is the max_tokens sent when a request has no
 	// MaxOutputTokens: Anthropic requires the field.
 	DefaultMaxTokens = 1024
@@ -69,7 +78,9 @@ func New(cfg Config) *Provider {
 		option.WithMaxRetries(max(cfg.MaxRetries, 0)),
 	}
 	if cfg.APIKey != "" {
-		opts = append(opts, option.WithAPIKey(cfg.APIKey))
+		// The Messages API documents the x-api-key header; this SDK's
+		// WithAPIKey sends a Bearer token instead.
+		opts = append(opts, option.WithHeader("x-api-key", cfg.APIKey))
 	}
 	if cfg.Timeout > 0 {
 		opts = append(opts, option.WithRequestTimeout(cfg.Timeout))

@@ -92,7 +92,7 @@ func TestChatRequestAndAnswer(t *testing.T) {
 			if r.method != http.MethodPost || r.path != "/v1/messages" {
 				t.Errorf("request = %s %s, want POST /v1/messages", r.method, r.path)
 			}
-			if r.header.Get("X-Api-Key") != "sk-ant-test" && r.header.Get("Authorization") != "Bearer sk-ant-test" {
+			if r.header.Get("X-Api-Key") != "sk-ant-test" || r.header.Get("Anthropic-Version") == "" {
 				t.Errorf("the API key was not sent; headers: %v", r.header)
 			}
 			if r.header.Get("Anthropic-Version") == "" {

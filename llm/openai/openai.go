@@ -5,6 +5,11 @@
 // Only the Config decides where requests go and with which key: the SDK's
 // own environment defaults (OPENAI_API_KEY, OPENAI_BASE_URL) are always
 // overridden.
+//
+// Request.MaxOutputTokens is sent as max_completion_tokens, which OpenAI
+// requires for its reasoning models in place of the deprecated max_tokens;
+// Temperature and max_completion_tokens are only sent when set. A server
+// that knows only max_tokens ignores the limit.
 package openai
 
 import (
@@ -20,9 +25,12 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultBaseURL    = "https://api.openai.com/v1"
+	// DefaultBaseURL is the OpenAI API root.
+	DefaultBaseURL = "https://api.openai.com/v1"
+	// DefaultMaxRetries is how often a failed request is retried.
 	DefaultMaxRetries = 3
-	DefaultTimeout    = 60 * time.Second
+	// DefaultTimeout bounds each attempt.
+	DefaultTimeout = 60 * time.Second
 )
 
 // providerName is the Provider field of the errors this package returns.

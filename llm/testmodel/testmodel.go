@@ -29,7 +29,7 @@ name; other bracketed text is plain text.
   "tool NAME is not available". While no tool message (role tool) follows the
   last user message, the answer has no content and one tool call
   {ID: "call_1", Name: NAME, Arguments: "{}"}. Once one does, the answer is
-  "Echo: <message>\nTool NAME returned: <content of that tool message>".
+  "Echo: <message>\nTool NAME returned: <content of the first such message>".
 - Usage: InputTokens = whitespace-separated words in the content of all
   messages (magic tokens included); OutputTokens = words in the answer's
   content (0 for a tool call).

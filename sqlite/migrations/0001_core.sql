@@ -77,7 +77,6 @@ CREATE TABLE runs (
 CREATE INDEX runs_org ON runs (org_id, id);
 CREATE INDEX runs_org_status ON runs (org_id, status, id);
 CREATE INDEX runs_org_version ON runs (org_id, agent_version_id, id);
-CREATE INDEX runs_active ON runs (status) WHERE status IN ('queued', 'running');
 
 CREATE TABLE run_steps (
     run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
