@@ -13,7 +13,9 @@ type Store interface {
 	// nil and rolled back otherwise. Jobs enqueued through the Tx commit or
 	// roll back with it.
 	Update(ctx context.Context, fn func(Tx) error) error
-	// View runs fn in one read-only transaction.
+	// View runs fn with read-only access. Each statement sees the latest
+	// committed data; statements are not held to one snapshot, so fn must
+	// not depend on consistency across them (Update gives that).
 	View(ctx context.Context, fn func(Tx) error) error
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -69,8 +69,19 @@ func (p *Platform) CreateRun(ctx context.Context, pr *umami.Principal, in Create
 	if err := in.validate(); err != nil {
 		return nil, false, err
 	}
+	var v *umami.AgentVersion
+	err = p.store.View(ctx, func(tx umami.Tx) (err error) {
+		v, err = tx.GetAgentVersion(ctx, in.OrgID, in.AgentVersionID)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if v.Status != umami.VersionPublished {
+		return nil, false, invalid("agent_version_id %s is a draft; publish it before running it", v.ID)
+	}
 	err = p.store.Update(ctx, func(tx umami.Tx) error {
-		run, replayed, err = p.createRun(ctx, tx, in)
+		run, replayed, err = p.createRun(ctx, tx, in, v)
 		return err
 	})
 	if err != nil {
@@ -79,7 +90,10 @@ func (p *Platform) CreateRun(ctx context.Context, pr *umami.Principal, in Create
 	return run, replayed, nil
 }
 
-func (p *Platform) createRun(ctx context.Context, tx umami.Tx, in CreateRunInput) (*umami.Run, bool, error) {
+// createRun inserts the run and its job, or returns the run an earlier
+// request with the same idempotency key made. v is published: published
+// versions never change, so it was read before the write transaction.
+func (p *Platform) createRun(ctx context.Context, tx umami.Tx, in CreateRunInput, v *umami.AgentVersion) (*umami.Run, bool, error) {
 	now := p.Now()
 	if in.IdempotencyKey != "" {
 		k, err := tx.GetIdempotencyKey(ctx, in.OrgID, in.IdempotencyKey, now.Add(-umami.IdempotencyTTL))
@@ -94,15 +108,9 @@ func (p *Platform) createRun(ctx context.Context, tx umami.Tx, in CreateRunInput
 			return nil, false, err
 		}
 	}
-	v, err := tx.GetAgentVersion(ctx, in.OrgID, in.AgentVersionID)
-	if err != nil {
-		return nil, false, err
-	}
-	if v.Status != umami.VersionPublished {
-		return nil, false, invalid("agent_version_id %s is a draft; publish it before running it", v.ID)
-	}
 	run := &umami.Run{ID: newID(), OrgID: in.OrgID, AgentID: v.AgentID, AgentVersionID: v.ID,
 		Status: umami.RunQueued, Input: in.Input, Metadata: emptyIfNil(in.Metadata), CreatedAt: now}
+	var err error
 	if run.JobID, err = tx.EnqueueRun(ctx, umami.RunJobArgs{RunID: run.ID}); err != nil {
 		return nil, false, err
 	}
@@ -228,24 +236,33 @@ var ErrRunFinished = errors.New("run already finished")
 
 // StartRun marks a run running for a worker's attempt and returns it with
 // its version. A run found running already is a resumption after a lost
-// worker: it starts again from the beginning.
+// worker: it starts again from the beginning. The reads happen outside the
+// write transaction (a published version never changes, and the update is
+// conditional on the status), so the single SQLite writer is held briefly.
 func (p *Platform) StartRun(ctx context.Context, runID string) (run *umami.Run, v *umami.AgentVersion, err error) {
-	err = p.store.Update(ctx, func(tx umami.Tx) error {
+	err = p.store.View(ctx, func(tx umami.Tx) error {
 		if run, err = tx.GetRun(ctx, "", runID); err != nil {
 			return err
 		}
 		if umami.Terminal(run.Status) {
 			return ErrRunFinished
 		}
-		if v, err = tx.GetAgentVersion(ctx, run.OrgID, run.AgentVersionID); err != nil {
-			return err
+		v, err = tx.GetAgentVersion(ctx, run.OrgID, run.AgentVersionID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	now := p.Now()
+	run.Status, run.Attempt = umami.RunRunning, run.Attempt+1
+	if run.StartedAt == nil {
+		run.StartedAt = &now
+	}
+	err = p.store.Update(ctx, func(tx umami.Tx) error {
+		ok, err := tx.UpdateRun(ctx, run, umami.RunQueued, umami.RunRunning)
+		if err == nil && !ok {
+			return ErrRunFinished // canceled meanwhile
 		}
-		now := p.Now()
-		run.Status, run.Attempt = umami.RunRunning, run.Attempt+1
-		if run.StartedAt == nil {
-			run.StartedAt = &now
-		}
-		_, err = tx.UpdateRun(ctx, run, umami.RunQueued, umami.RunRunning)
 		return err
 	})
 	return run, v, err

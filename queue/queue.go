@@ -74,7 +74,7 @@ func quietLogger() *slog.Logger {
 
 // Settings tune a working client. Zero values take the defaults.
 type Settings struct {
-	MaxWorkers    int           // concurrent run jobs on this node (default 100)
+	MaxWorkers    int           // concurrent run jobs on this node (default 500)
 	RunTimeout    time.Duration // hard limit of one run attempt (default 5m)
 	RescueAfter   time.Duration // a job running this long is presumed lost (default RunTimeout + 1m)
 	FetchCooldown time.Duration // minimum time between fetches (default 20ms)
@@ -84,7 +84,7 @@ type Settings struct {
 
 func (s Settings) withDefaults() Settings {
 	if s.MaxWorkers <= 0 {
-		s.MaxWorkers = 100
+		s.MaxWorkers = 500
 	}
 	if s.RunTimeout <= 0 {
 		s.RunTimeout = 5 * time.Minute

@@ -10,10 +10,26 @@ import (
 	"github.com/umamiai/umami"
 )
 
-// Tx is one SQLite transaction.
+// Tx is one SQLite transaction, or for View the reader pool itself.
 type Tx struct {
-	tx *sql.Tx
+	tx querier
 	db *DB
+}
+
+// querier is what *sql.Tx and *sql.DB have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// writeTx returns the transaction River must enqueue in; View has none.
+func (t *Tx) writeTx() (*sql.Tx, error) {
+	tx, ok := t.tx.(*sql.Tx)
+	if !ok {
+		return nil, fmt.Errorf("enqueue outside a write transaction")
+	}
+	return tx, nil
 }
 
 var _ umami.Tx = (*Tx)(nil)
@@ -379,12 +395,20 @@ func (t *Tx) DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int, 
 
 // EnqueueRun inserts the run's job in this transaction.
 func (t *Tx) EnqueueRun(ctx context.Context, args umami.RunJobArgs) (int64, error) {
-	return t.db.inserter.InsertRun(ctx, t.tx, args)
+	tx, err := t.writeTx()
+	if err != nil {
+		return 0, err
+	}
+	return t.db.inserter.InsertRun(ctx, tx, args)
 }
 
 // CancelJob cancels a job in this transaction.
 func (t *Tx) CancelJob(ctx context.Context, jobID int64) error {
-	return t.db.inserter.CancelJob(ctx, t.tx, jobID)
+	tx, err := t.writeTx()
+	if err != nil {
+		return err
+	}
+	return t.db.inserter.CancelJob(ctx, tx, jobID)
 }
 
 // ListOrphanedRuns returns unfinished runs whose job has ended or vanished.

@@ -74,7 +74,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.LogLevel, "log-level", env("UMAMI_LOG_LEVEL", "info"), "debug, info, warn or error (UMAMI_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("UMAMI_LOG_FORMAT", "text"), "text or json (UMAMI_LOG_FORMAT)")
 	fs.DurationVar(&c.RunTimeout, "run-timeout", envDuration("UMAMI_RUN_TIMEOUT", 5*time.Minute), "time limit of one run attempt (UMAMI_RUN_TIMEOUT)")
-	fs.IntVar(&c.MaxWorkers, "max-workers", envInt("UMAMI_MAX_WORKERS", 100), "runs executed at once on this node (UMAMI_MAX_WORKERS)")
+	fs.IntVar(&c.MaxWorkers, "max-workers", envInt("UMAMI_MAX_WORKERS", 500), "runs executed at once on this node (UMAMI_MAX_WORKERS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("UMAMI_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for requests and runs in flight (UMAMI_SHUTDOWN_TIMEOUT)")
 	fs.DurationVar(&c.RescueAfter, "rescue-after", envDuration("UMAMI_RESCUE_AFTER", 0), "a run attempt running this long is presumed lost and resumed; default run-timeout + 1m (UMAMI_RESCUE_AFTER)")
 	c.OpenAIAPIKey = os.Getenv("OPENAI_API_KEY")
