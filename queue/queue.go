@@ -72,11 +72,16 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(logWriter{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// JobTimeoutGrace is how much longer than the run timeout River lets a job
+// run: the worker's own deadline fires first and ends the run with
+// "timeout"; River's only stops a worker stuck after that.
+const JobTimeoutGrace = 2 * time.Second
+
 // Settings tune a working client. Zero values take the defaults.
 type Settings struct {
 	MaxWorkers    int           // concurrent run jobs on this node (default 500)
 	RunTimeout    time.Duration // hard limit of one run attempt (default 5m)
-	RescueAfter   time.Duration // a job running this long is presumed lost (default RunTimeout + 1m)
+	RescueAfter   time.Duration // a job running this long is presumed lost (default RunTimeout + JobTimeoutGrace + 1m); must exceed RunTimeout + JobTimeoutGrace
 	FetchCooldown time.Duration // minimum time between fetches (default 20ms)
 	PollInterval  time.Duration // fetch poll when no notification arrives (default 50ms)
 	Logger        *slog.Logger
@@ -90,7 +95,7 @@ func (s Settings) withDefaults() Settings {
 		s.RunTimeout = 5 * time.Minute
 	}
 	if s.RescueAfter <= 0 {
-		s.RescueAfter = s.RunTimeout + time.Minute
+		s.RescueAfter = s.RunTimeout + JobTimeoutGrace + time.Minute
 	}
 	if s.FetchCooldown <= 0 {
 		s.FetchCooldown = 20 * time.Millisecond
@@ -105,14 +110,15 @@ func (s Settings) withDefaults() Settings {
 }
 
 // NewClient returns a River client that works the run queue with the given
-// workers. JobTimeout is left to the workers, which enforce the run timeout
-// themselves so that a timed-out run ends with the "timeout" code.
+// workers. The job timeout must be finite: River's rescuer never rescues a
+// job whose timeout is negative (infinite), so a run whose worker died would
+// stay "running" for ever.
 func NewClient[TTx any](driver riverdriver.Driver[TTx], workers *river.Workers, s Settings) (*river.Client[TTx], error) {
 	s = s.withDefaults()
 	client, err := river.NewClient(driver, &river.Config{
 		Queues:                      map[string]river.QueueConfig{QueueRuns: {MaxWorkers: s.MaxWorkers}},
 		Workers:                     workers,
-		JobTimeout:                  -1,
+		JobTimeout:                  s.RunTimeout + JobTimeoutGrace,
 		RescueStuckJobsAfter:        s.RescueAfter,
 		FetchCooldown:               s.FetchCooldown,
 		FetchPollInterval:           s.PollInterval,
@@ -124,3 +130,6 @@ func NewClient[TTx any](driver riverdriver.Driver[TTx], workers *river.Workers, 
 	}
 	return client, nil
 }
+
+// MinRescueAfter is the smallest rescue threshold allowed with runTimeout.
+func MinRescueAfter(runTimeout time.Duration) time.Duration { return runTimeout + JobTimeoutGrace }

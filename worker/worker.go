@@ -46,8 +46,8 @@ func (w *RunWorker) Work(ctx context.Context, job *river.Job[umami.RunJobArgs]) 
 	stopWatch := w.watchCancel(runCtx, cancel, run.ID)
 	out := w.Runtime.Execute(runCtx, v, run)
 	stopWatch()
-	if ctx.Err() != nil {
-		return fmt.Errorf("run %s interrupted by shutdown: %w", run.ID, ctx.Err())
+	if ctx.Err() != nil { // shutdown, or River's job timeout: the run resumes on the next attempt
+		return fmt.Errorf("run %s interrupted: %w", run.ID, ctx.Err())
 	}
 	done, err := w.Platform.FinishRun(ctx, run, out)
 	if err != nil {

@@ -105,6 +105,15 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 	if err != nil {
 		return err
 	}
+	var sc []umami.Scope
+	if args[0] == "create" { // check the flags before touching the database
+		if scopes == "" {
+			return fmt.Errorf("keys create: --scopes is required (%s)", umami.JoinScopes(umami.Scopes))
+		}
+		if sc, err = umami.ParseScopes(scopes); err != nil {
+			return friendly(err)
+		}
+	}
 	p, closeStore, err := adminPlatform(ctx, &c)
 	if err != nil {
 		return err
@@ -112,7 +121,12 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 	defer func() { err = joinClose(err, closeStore) }()
 	switch {
 	case args[0] == "create" && len(pos) == 0:
-		return createKey(ctx, p, stdout, org, name, scopes, expiresIn)
+		k, err := p.CreateKey(ctx, org, name, sc, expiresIn)
+		if err != nil {
+			return friendly(err)
+		}
+		fmt.Fprintln(stdout, k.Secret)
+		return nil
 	case args[0] == "list" && len(pos) == 0:
 		list, err := p.ListKeys(ctx, org)
 		if err != nil {
@@ -131,22 +145,6 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 		return json.NewEncoder(stdout).Encode(keyJSON(k))
 	}
 	return fmt.Errorf("keys: want create --org ID --name NAME --scopes S, list --org ID, or revoke KEY_ID")
-}
-
-func createKey(ctx context.Context, p *platform.Platform, stdout io.Writer, org, name, scopes string, expiresIn time.Duration) error {
-	if scopes == "" {
-		return fmt.Errorf("keys create: --scopes is required (%s)", umami.JoinScopes(umami.Scopes))
-	}
-	sc, err := umami.ParseScopes(scopes)
-	if err != nil {
-		return friendly(err)
-	}
-	k, err := p.CreateKey(ctx, org, name, sc, expiresIn)
-	if err != nil {
-		return friendly(err)
-	}
-	fmt.Fprintln(stdout, k.Secret)
-	return nil
 }
 
 func keyJSON(k *umami.APIKey) map[string]any {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/umamiai/umami/queue"
 )
 
 // Config is every setting of "umami serve". Each flag has a UMAMI_*
@@ -76,7 +78,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.RunTimeout, "run-timeout", envDuration("UMAMI_RUN_TIMEOUT", 5*time.Minute), "time limit of one run attempt (UMAMI_RUN_TIMEOUT)")
 	fs.IntVar(&c.MaxWorkers, "max-workers", envInt("UMAMI_MAX_WORKERS", 500), "runs executed at once on this node (UMAMI_MAX_WORKERS)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("UMAMI_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for requests and runs in flight (UMAMI_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.RescueAfter, "rescue-after", envDuration("UMAMI_RESCUE_AFTER", 0), "a run attempt running this long is presumed lost and resumed; default run-timeout + 1m (UMAMI_RESCUE_AFTER)")
+	fs.DurationVar(&c.RescueAfter, "rescue-after", envDuration("UMAMI_RESCUE_AFTER", 0), "a run attempt running this long is presumed lost and resumed; must exceed run-timeout + 2s; default run-timeout + 1m2s (UMAMI_RESCUE_AFTER)")
 	c.OpenAIAPIKey = os.Getenv("OPENAI_API_KEY")
 	c.OpenAIBaseURL = os.Getenv("OPENAI_BASE_URL")
 	c.AnthropicAPIKey = os.Getenv("ANTHROPIC_API_KEY")
@@ -107,6 +109,10 @@ func (c *Config) Validate() error {
 	}
 	if c.RunTimeout <= 0 {
 		return fmt.Errorf("--run-timeout must be positive")
+	}
+	if min := queue.MinRescueAfter(c.RunTimeout); c.RescueAfter != 0 && c.RescueAfter <= min {
+		return fmt.Errorf("--rescue-after %s must exceed --run-timeout plus %s (%s): a run may legitimately take that long",
+			c.RescueAfter, queue.JobTimeoutGrace, min)
 	}
 	if c.MaxWorkers < 1 || c.MaxWorkers > 10_000 {
 		return fmt.Errorf("--max-workers must be between 1 and 10000")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -67,6 +68,17 @@ func TestDemo(t *testing.T) {
 		t.Errorf("second server: exit code on SIGTERM = %d, want 0", code)
 	}
 
+	// Moved to another port, the demo prints its new address with the same key.
+	newPort := freePort(t)
+	third := startServer(t, "serve --demo (new port)", dir, newPort, "--demo")
+	wantMoved := strings.Replace(string(saved), fmt.Sprintf(":%d\"", port), fmt.Sprintf(":%d\"", newPort), 1)
+	if out := third.waitStdoutLines(4); out != wantMoved || wantMoved == string(saved) {
+		t.Errorf("start on a new port printed\n%s\nwant\n%s", out, wantMoved)
+	}
+	if code, _ := third.stop(); code != 0 {
+		t.Errorf("third server: exit code on SIGTERM = %d, want 0", code)
+	}
+
 	list := mustCLI(t, "orgs", "list", "--data-dir", dir)
 	lines := strings.Split(strings.TrimSpace(list.stdout), "\n")
 	if len(lines) != 1 {
@@ -112,6 +124,9 @@ func TestGuidePollingLoop(t *testing.T) {
 	t.Parallel()
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s not installed: %v (CI must run the guide's loop)", tool, err)
+			}
 			t.Skipf("%s not installed: %v", tool, err)
 		}
 	}

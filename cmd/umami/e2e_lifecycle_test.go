@@ -5,10 +5,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
+
+// rescueFlags make a lost run attempt rescuable quickly. River rescues a
+// running job only once it is older than both RescueStuckJobsAfter and the
+// job's timeout, and requires RescueStuckJobsAfter >= JobTimeout; so the
+// rescue threshold must exceed the run timeout, which must exceed the 4 s
+// run. (--rescue-after 2s alone would either never rescue or cut a resumed
+// 4 s run off at 2 s.)
+var rescueFlags = []string{"--run-timeout", "5s", "--rescue-after", "8s"}
 
 // TestWorkerKilledMidRunIsRescued: a serve process dies (kill -9) while it
 // executes a run; a new serve on the same data dir must resume the run
@@ -20,7 +29,7 @@ func TestWorkerKilledMidRunIsRescued(t *testing.T) {
 	t0 := time.Now()
 	since := func() time.Duration { return time.Since(t0).Round(10 * time.Millisecond) }
 
-	first, d := startDemo(t, "serve #1 (killed)", dir, port, "--rescue-after", "2s")
+	first, d := startDemo(t, "serve #1 (killed)", dir, port, rescueFlags...)
 	a := newAPI(t, d.BaseURL, d.APIKey)
 	id := a.createRun(d, "[[sleep:4s]] rescue me")
 	run := a.waitStatus(id, "running", 10*time.Second)
@@ -31,7 +40,7 @@ func TestWorkerKilledMidRunIsRescued(t *testing.T) {
 	first.kill9()
 	killedAt := time.Now()
 
-	second := startServer(t, "serve #2 (rescuer)", dir, port, "--rescue-after", "2s", "--log-level", "debug")
+	second := startServer(t, "serve #2 (rescuer)", dir, port, slices.Concat(rescueFlags, []string{"--log-level", "debug"})...)
 	t.Logf("%v: serve #2 ready", since())
 
 	last := ""
@@ -64,7 +73,8 @@ func TestWorkerKilledMidRunIsRescued(t *testing.T) {
 	t.Logf("rescued: run succeeded %v after the kill", time.Since(killedAt).Round(10*time.Millisecond))
 }
 
-// riverLines keeps the lines of River's own log that tell the rescue story.
+// riverLines drops request logs and periodic chatter from a server's log,
+// keeping the lines that tell what the workers and River did.
 func riverLines(logs string) string {
 	var b strings.Builder
 	for _, l := range strings.SplitAfter(logs, "\n") {
@@ -85,6 +95,7 @@ func TestGracefulShutdown(t *testing.T) {
 	port := freePort(t)
 
 	s, d := startDemo(t, "serve #1 (SIGTERM)", dir, port)
+	s.logFilter = riverLines
 	a := newAPI(t, d.BaseURL, d.APIKey)
 	id := a.createRun(d, "[[sleep:2s]] finish me")
 	if run := a.waitStatus(id, "running", 10*time.Second); run["status"] != "running" {
@@ -97,7 +108,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("exit code on SIGTERM = %d, want 0", code)
 	}
 
-	startServer(t, "serve #2 (reopen)", dir, port)
+	startServer(t, "serve #2 (reopen)", dir, port).logFilter = riverLines
 	run := a.getRun(id)
 	if run["status"] != "succeeded" || run["output"] != "Echo: finish me" {
 		t.Errorf("right after restart the run is %v (error %v); want succeeded with output %q, finished before the first process exited",

@@ -102,7 +102,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	if m.workers != nil {
-		if err := m.workers.Start(ctx); err != nil {
+		// River hard-stops (cancels running jobs) when its start context
+		// ends; shutdown stops it gracefully instead.
+		if err := m.workers.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
 	}
@@ -190,12 +192,13 @@ func toolNames(tools map[string]agent.Tool) []string {
 	return names
 }
 
-// demo creates the demo data once and prints the guide's four exports.
+// demo creates the demo data once and prints the guide's four exports. On
+// later starts it prints them again, with BASE_URL brought up to date (the
+// key itself exists only in demo.env: only its hash is stored).
 func (m *Main) demo(ctx context.Context) error {
 	path := filepath.Join(m.Config.DataDir, "demo.env")
 	if b, err := os.ReadFile(path); err == nil {
-		_, err = m.Stdout.Write(b)
-		return err
+		return m.writeDemo(path, withBaseURL(string(b), m.BaseURL()))
 	}
 	model := "test/echo"
 	if m.Config.OpenAIAPIKey != "" {
@@ -205,16 +208,32 @@ func (m *Main) demo(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create demo: %w", err)
 	}
-	exports := fmt.Sprintf("export BASE_URL=%q\nexport UMAMI_API_KEY=%q\nexport ORG_ID=%q\nexport AGENT_VERSION_ID=%q\n",
-		m.BaseURL(), d.Key.Secret, d.Org.ID, d.Version.ID)
-	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+	fmt.Fprintf(m.Stderr, "Demo created (model %s). Console login: %s / %s\nThe exports below are saved in %s.\n",
+		model, d.Email, d.Password, path)
+	return m.writeDemo(path, fmt.Sprintf("export BASE_URL=%q\nexport UMAMI_API_KEY=%q\nexport ORG_ID=%q\nexport AGENT_VERSION_ID=%q\n",
+		m.BaseURL(), d.Key.Secret, d.Org.ID, d.Version.ID))
+}
+
+// writeDemo saves the exports (owner-only: they hold a full-access key) and
+// prints them.
+func (m *Main) writeDemo(path, exports string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, []byte(exports), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	fmt.Fprintf(m.Stderr, "Demo created (model %s). Console login: %s / %s\nThe exports below are saved in %s.\n",
-		model, d.Email, d.Password, path)
-	_, err = io.WriteString(m.Stdout, exports)
+	_, err := io.WriteString(m.Stdout, exports)
 	return err
+}
+
+// withBaseURL replaces the BASE_URL line of saved exports.
+func withBaseURL(exports, baseURL string) string {
+	lines := strings.SplitAfter(exports, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "export BASE_URL=") {
+			lines[i] = fmt.Sprintf("export BASE_URL=%q\n", baseURL)
+		}
+	}
+	return strings.Join(lines, "")
 }
