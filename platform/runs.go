@@ -80,10 +80,16 @@ func (p *Platform) CreateRun(ctx context.Context, pr *umami.Principal, in Create
 	if v.Status != umami.VersionPublished {
 		return nil, false, invalid("agent_version_id %s is a draft; publish it before running it", v.ID)
 	}
-	err = p.store.Update(ctx, func(tx umami.Tx) error {
+	create := func(tx umami.Tx) error {
 		run, replayed, err = p.createRun(ctx, tx, in, v)
 		return err
-	})
+	}
+	err = p.store.Update(ctx, create)
+	if in.IdempotencyKey != "" && umami.ErrorCode(err) == umami.EConflict {
+		// A concurrent request with the same key committed first (on
+		// PostgreSQL writers do not queue): retry, which replays its run.
+		err = p.store.Update(ctx, create)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("create run: %w", err)
 	}

@@ -24,12 +24,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/umamiai/umami/internal/pgtest"
 )
 
 // umamiBin is the binary under test, built by TestMain.
 var umamiBin string
 
-func TestMain(m *testing.M) { os.Exit(e2eMain(m)) }
+func TestMain(m *testing.M) {
+	code := e2eMain(m)
+	pgtest.Shutdown() // the throwaway PostgreSQL of the scale-out tests, if started
+	os.Exit(code)
+}
 
 func e2eMain(m *testing.M) int {
 	if p := os.Getenv("UMAMI_E2E_BINARY"); p != "" {

@@ -21,6 +21,7 @@ import (
 	"github.com/umamiai/umami/llm/openai"
 	"github.com/umamiai/umami/llm/testmodel"
 	"github.com/umamiai/umami/platform"
+	"github.com/umamiai/umami/postgres"
 	"github.com/umamiai/umami/queue"
 	"github.com/umamiai/umami/sqlite"
 	"github.com/umamiai/umami/worker"
@@ -145,10 +146,15 @@ func (m *Main) shutdown() error {
 	return err
 }
 
-// openStore opens the database the config names.
+// openStore opens the database the config names: PostgreSQL when
+// --database-url is set, else SQLite in the data dir.
 func openStore(ctx context.Context, c *Config) (umami.Store, error) {
 	if c.DatabaseURL != "" {
-		return nil, fmt.Errorf("--database-url: the PostgreSQL store is not built yet; leave it empty to use SQLite in --data-dir")
+		db, err := postgres.Open(ctx, c.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("--database-url: %w", err)
+		}
+		return db, nil
 	}
 	return sqlite.Open(ctx, c.SQLitePath())
 }
@@ -157,6 +163,12 @@ func openStore(ctx context.Context, c *Config) (umami.Store, error) {
 func newWorkers(store umami.Store, w *worker.RunWorker, s queue.Settings) (jobRunner, error) {
 	switch st := store.(type) {
 	case *sqlite.DB:
+		client, err := worker.NewClient(st.RiverDriver(), w, s)
+		if err == nil {
+			st.UseRiverClient(client)
+		}
+		return client, err
+	case *postgres.DB:
 		client, err := worker.NewClient(st.RiverDriver(), w, s)
 		if err == nil {
 			st.UseRiverClient(client)

@@ -1,0 +1,151 @@
+// Package postgres implements umami.Store on PostgreSQL through a pgx pool:
+// the scale-out deployment, where every node is stateless and shares this
+// database. Embedded migrations (with pgvector and a tsvector/GIN plus
+// HNSW-ready chunks table) and River's run under an advisory lock, so nodes
+// may start together. Jobs are enqueued with River's pgx driver inside the
+// store's transactions.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/umamiai/umami"
+	"github.com/umamiai/umami/queue"
+)
+
+// Timeouts of connecting: a node must fail fast, with a clear message, when
+// the database is down or unreachable.
+const (
+	connectTimeout = 5 * time.Second
+	pingTimeout    = 10 * time.Second
+)
+
+// DB is the PostgreSQL store.
+type DB struct {
+	pool     *pgxpool.Pool
+	addr     string // host:port, for messages
+	inserter *queue.Inserter[pgx.Tx]
+}
+
+var _ umami.Store = (*DB)(nil)
+
+// Open connects to the database at url (postgres://user:password@host:5432/db
+// or a keyword/value string), checks that it answers, and applies pending
+// migrations, River's included. The pool holds up to max(16, 4×CPUs)
+// connections unless the URL sets pool_max_conns.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres pool: %s", redact(err.Error(), url))
+	}
+	db := &DB{pool: pool, addr: addrOf(cfg.ConnConfig)}
+	if err := db.init(ctx, cfg.ConnConfig); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// init checks the connection, migrates and prepares the job inserter.
+func (db *DB) init(ctx context.Context, conn *pgx.ConnConfig) error {
+	pingCtx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if err := db.pool.Ping(pingCtx); err != nil {
+		return reachError(db.addr, err)
+	}
+	if err := migrate(ctx, conn, db); err != nil {
+		return err
+	}
+	var err error
+	db.inserter, err = queue.NewInserter(db.RiverDriver())
+	return err
+}
+
+// parseConfig parses url into a pool configuration with this package's
+// defaults, and never echoes a password in its error.
+func parseConfig(url string) (*pgxpool.Config, error) {
+	if strings.TrimSpace(url) == "" {
+		return nil, errors.New("invalid PostgreSQL URL: empty (want postgres://user:password@host:5432/dbname)")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("invalid PostgreSQL URL (want postgres://user:password@host:5432/dbname): %s",
+			redact(parseReason(err), url))
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	return cfg, nil
+}
+
+// RiverDriver returns River's pgx driver over the store's pool, for the
+// workers' client.
+func (db *DB) RiverDriver() riverdriver.Driver[pgx.Tx] { return riverpgxv5.New(db.pool) }
+
+// UseRiverClient makes the store enqueue through the node's working client.
+func (db *DB) UseRiverClient(c *river.Client[pgx.Tx]) { db.inserter.UseClient(c) }
+
+// Pool exposes the connection pool to tests and tools that inspect River's
+// tables or the knowledge tables directly.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Close closes the pool, waiting for connections in use to be released.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return translate(db.pool.Ping(ctx))
+}
+
+// Update runs fn in a read-committed transaction, committed when fn returns
+// nil. Conditional writes (UpdateRun, PutIdempotencyKey) and row locks make
+// the methods safe under concurrent transactions.
+func (db *DB) Update(ctx context.Context, fn func(umami.Tx) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return translate(fmt.Errorf("begin: %w", err))
+	}
+	defer rollback(ctx, tx)
+	if err := fn(&Tx{q: tx, tx: tx, db: db}); err != nil {
+		return translate(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return translate(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// rollback ends tx if Commit was not reached, even when ctx is already
+// canceled, so that the connection goes back to the pool clean.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	tx.Rollback(ctx)
+}
+
+// View runs fn on the pool without a transaction: each statement sees the
+// latest committed data, as the Store contract allows.
+func (db *DB) View(ctx context.Context, fn func(umami.Tx) error) error {
+	return translate(fn(&Tx{q: db.pool, db: db}))
+}
