@@ -56,8 +56,10 @@ func fixtures(e *env) (runID, cancelID map[string]string) {
 
 // TestScopeTable sends every operation with a key of every scope: it
 // succeeds exactly when the key has the operation's scope or "*".
-func TestScopeTable(t *testing.T) {
-	e := setup(t, options{})
+func TestScopeTable(t *testing.T) { forEachStore(t, testScopeTable) }
+
+func testScopeTable(t *testing.T, store string) {
+	e := setup(t, store, options{})
 	runID, cancelID := fixtures(e)
 	keys := map[umami.Scope]string{}
 	for _, s := range umami.Scopes {
@@ -81,8 +83,10 @@ func TestScopeTable(t *testing.T) {
 
 // TestOrgIsolation sends every operation on org A's objects with org B's
 // full-access key: never a success, and never a hint that A's objects exist.
-func TestOrgIsolation(t *testing.T) {
-	e := setup(t, options{})
+func TestOrgIsolation(t *testing.T) { forEachStore(t, testOrgIsolation) }
+
+func testOrgIsolation(t *testing.T, store string) {
+	e := setup(t, store, options{})
 	runID, cancelID := fixtures(e)
 	for _, ep := range endpoints(runID, cancelID) {
 		t.Run(ep.name, func(t *testing.T) {
@@ -110,8 +114,10 @@ func TestOrgIsolation(t *testing.T) {
 	})
 }
 
-func TestIdempotency(t *testing.T) {
-	e := setup(t, options{noWorkers: true})
+func TestIdempotency(t *testing.T) { forEachStore(t, testIdempotency) }
+
+func testIdempotency(t *testing.T, store string) {
+	e := setup(t, store, options{noWorkers: true})
 	body := fmt.Sprintf(`{"org_id":%q,"agent_version_id":%q,"input":"once"}`, e.a.id, e.a.version)
 	first := e.do("POST", "/api/v1/agent-runs", e.a.key, body, "Idempotency-Key", "order-42")
 	if first.status != 201 || first.header.Get("Idempotent-Replayed") != "" {
@@ -154,8 +160,10 @@ func TestIdempotency(t *testing.T) {
 	}
 }
 
-func TestCancelQueuedRun(t *testing.T) {
-	e := setup(t, options{noWorkers: true})
+func TestCancelQueuedRun(t *testing.T) { forEachStore(t, testCancelQueuedRun) }
+
+func testCancelQueuedRun(t *testing.T, store string) {
+	e := setup(t, store, options{noWorkers: true})
 	id := e.createRun(e.a, "wait in line")
 	r := e.mustOK("POST", "/api/v1/agent-runs/"+id+"/cancel", e.a.key, nil)
 	if r["status"] != umami.RunCanceled || r["completed_at"] == nil || r["error"].(map[string]any)["code"] != umami.RunErrCanceled {
@@ -164,13 +172,15 @@ func TestCancelQueuedRun(t *testing.T) {
 	if again := e.mustOK("POST", "/api/v1/agent-runs/"+id+"/cancel", e.a.key, nil); again["completed_at"] != r["completed_at"] {
 		t.Errorf("second cancel changed the run: %v", again)
 	}
-	if state := jobState(t, e, id); state != "cancelled" {
+	if state := e.jobState(id); state != "cancelled" {
 		t.Errorf("job state = %q, want cancelled", state)
 	}
 }
 
-func TestCancelRunningRun(t *testing.T) {
-	e := setup(t, options{})
+func TestCancelRunningRun(t *testing.T) { forEachStore(t, testCancelRunningRun) }
+
+func testCancelRunningRun(t *testing.T, store string) {
+	e := setup(t, store, options{})
 	id := e.createRun(e.a, "[[sleep:30s]] long task")
 	e.waitRun(e.a, id, umami.RunRunning)
 	canceledAt := time.Now()
@@ -181,12 +191,12 @@ func TestCancelRunningRun(t *testing.T) {
 	// The worker notices, cancels the model call and releases the job long
 	// before the model's 30 s would have passed.
 	for time.Since(canceledAt) < 10*time.Second {
-		if st := jobState(t, e, id); st != "running" {
+		if st := e.jobState(id); st != "running" {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if st := jobState(t, e, id); st == "running" {
+	if st := e.jobState(id); st == "running" {
 		t.Fatalf("job still running 10 s after cancel")
 	}
 	if run := e.mustOK("GET", "/api/v1/agent-runs/"+id, e.a.key, nil); run["status"] != umami.RunCanceled || run["output"] != nil {
@@ -194,19 +204,10 @@ func TestCancelRunningRun(t *testing.T) {
 	}
 }
 
-// jobState reads the River job of a run.
-func jobState(t *testing.T, e *env, runID string) string {
-	var state string
-	err := e.store.Writer().QueryRowContext(context.Background(),
-		`SELECT j.state FROM river_job j JOIN runs r ON r.job_id = j.id WHERE r.id = ?`, runID).Scan(&state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return state
-}
+func TestRunListPagination(t *testing.T) { forEachStore(t, testRunListPagination) }
 
-func TestRunListPagination(t *testing.T) {
-	e := setup(t, options{noWorkers: true})
+func testRunListPagination(t *testing.T, store string) {
+	e := setup(t, store, options{noWorkers: true})
 	var want []string
 	for i := range 5 {
 		want = append([]string{e.createRun(e.a, fmt.Sprint("run ", i))}, want...)
@@ -236,7 +237,11 @@ func TestRunListPagination(t *testing.T) {
 }
 
 func TestRevocationIsImmediateOnThisNode(t *testing.T) {
-	e := setup(t, options{noWorkers: true})
+	forEachStore(t, testRevocationIsImmediateOnThisNode)
+}
+
+func testRevocationIsImmediateOnThisNode(t *testing.T, store string) {
+	e := setup(t, store, options{noWorkers: true})
 	k, err := e.platform.CreateKey(context.Background(), e.a.id, "short-lived", []umami.Scope{umami.ScopeRunsRead}, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,10 @@ import (
 	"github.com/umamiai/umami/platform"
 )
 
-func TestGuideFlow(t *testing.T) {
-	e := setup(t, options{})
+func TestGuideFlow(t *testing.T) { forEachStore(t, testGuideFlow) }
+
+func testGuideFlow(t *testing.T, store string) {
+	e := setup(t, store, options{})
 	input := "Draft a concise incident summary for leadership."
 	r := e.do("POST", "/api/v1/agent-runs", e.a.key, fmt.Sprintf(`{"org_id":%q,"agent_version_id":%q,"input":%q}`, e.a.id, e.a.version, input))
 	if r.status != http.StatusCreated || r.str("status") != umami.RunQueued || r.str("run_id") == "" {
@@ -36,8 +38,10 @@ func TestGuideFlow(t *testing.T) {
 	}
 }
 
-func TestRunOutcomes(t *testing.T) {
-	e := setup(t, options{runTimeout: 500 * time.Millisecond})
+func TestRunOutcomes(t *testing.T) { forEachStore(t, testRunOutcomes) }
+
+func testRunOutcomes(t *testing.T, store string) {
+	e := setup(t, store, options{runTimeout: 500 * time.Millisecond})
 	tests := []struct {
 		input, status, code string
 		steps               int
@@ -72,8 +76,10 @@ func TestRunOutcomes(t *testing.T) {
 	}
 }
 
-func TestErrorCodes(t *testing.T) {
-	e := setup(t, options{})
+func TestErrorCodes(t *testing.T) { forEachStore(t, testErrorCodes) }
+
+func testErrorCodes(t *testing.T, store string) {
+	e := setup(t, store, options{})
 	ctx := context.Background()
 	runsOnly := e.key(e.a.id, umami.ScopeRunsRead)
 	revoked, _ := e.platform.CreateKey(ctx, e.a.id, "revoked", []umami.Scope{umami.ScopeAll}, 0)
@@ -165,8 +171,10 @@ func manyKeys(n int) map[string]string {
 	return m
 }
 
-func TestInternalErrorHidesDetail(t *testing.T) {
-	e := setup(t, options{noWorkers: true})
+func TestInternalErrorHidesDetail(t *testing.T) { forEachStore(t, testInternalErrorHidesDetail) }
+
+func testInternalErrorHidesDetail(t *testing.T, store string) {
+	e := setup(t, store, options{noWorkers: true})
 	e.store.Close() // every query now fails inside the store
 	r := e.do("GET", "/api/v1/agent-runs/0190a5b0-0000-7000-8000-000000000000", e.a.key, nil)
 	wantError(t, r, 500, umami.EInternal)
@@ -178,8 +186,10 @@ func TestInternalErrorHidesDetail(t *testing.T) {
 	}
 }
 
-func TestHealthAndOpenAPI(t *testing.T) {
-	e := setup(t, options{noWorkers: true})
+func TestHealthAndOpenAPI(t *testing.T) { forEachStore(t, testHealthAndOpenAPI) }
+
+func testHealthAndOpenAPI(t *testing.T, store string) {
+	e := setup(t, store, options{noWorkers: true})
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if r := e.do("GET", path, "", nil); r.status != 200 || r.str("status") != "ok" {
 			t.Errorf("%s = %d %s", path, r.status, r.raw)

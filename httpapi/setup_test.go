@@ -18,9 +18,11 @@ import (
 	"github.com/umamiai/umami/httpapi"
 	"github.com/umamiai/umami/httpapi/openapi"
 	"github.com/umamiai/umami/httpapi/openapi/openapitest"
+	"github.com/umamiai/umami/internal/pgtest"
 	"github.com/umamiai/umami/llm"
 	"github.com/umamiai/umami/llm/testmodel"
 	"github.com/umamiai/umami/platform"
+	"github.com/umamiai/umami/postgres"
 	"github.com/umamiai/umami/queue"
 	"github.com/umamiai/umami/sqlite"
 	"github.com/umamiai/umami/worker"
@@ -33,10 +35,24 @@ type env struct {
 	t        *testing.T
 	url      string
 	http     *http.Client
-	store    *sqlite.DB
+	store    umami.Store
 	platform *platform.Platform
 	a, b     org
+	// jobState returns the state of the River job of a run.
+	jobState func(runID string) string
 }
+
+// forEachStore runs a test against SQLite and against PostgreSQL.
+func forEachStore(t *testing.T, test func(t *testing.T, store string)) {
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			test(t, store)
+		})
+	}
+}
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // org is one tenant's fixtures: a full-access key, an agent, a published
 // version and a draft.
@@ -49,22 +65,48 @@ type options struct {
 	runTimeout time.Duration
 }
 
-func setup(t *testing.T, opts options) *env {
+func setup(t *testing.T, store string, opts options) *env {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "umami.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() }) // last: after workers and server stop
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e := &env{t: t}
+	var workers func(*worker.RunWorker) (jobRunner, error)
+	switch store {
+	case "sqlite":
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "umami.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.store = db
+		e.jobState = func(runID string) string {
+			return scanState(t, db.Writer().QueryRowContext(ctx,
+				`SELECT j.state FROM river_job j JOIN runs r ON r.job_id = j.id WHERE r.id = ?`, runID))
+		}
+		workers = func(w *worker.RunWorker) (jobRunner, error) {
+			return worker.NewClient(db.RiverDriver(), w, queue.Settings{Logger: log})
+		}
+	case "postgres":
+		db, err := postgres.Open(ctx, pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.store = db
+		e.jobState = func(runID string) string {
+			return scanState(t, db.Pool().QueryRow(ctx,
+				`SELECT j.state::text FROM river_job j JOIN runs r ON r.job_id = j.id WHERE r.id = $1`, runID))
+		}
+		workers = func(w *worker.RunWorker) (jobRunner, error) {
+			return worker.NewClient(db.RiverDriver(), w, queue.Settings{Logger: log})
+		}
+	}
+	t.Cleanup(func() { e.store.Close() }) // last: after workers and server stop
 	tools := agent.BuiltinTools(time.Now)
-	p := platform.New(platform.Config{Store: store, Providers: []string{"openai", "anthropic", "test"},
+	p := platform.New(platform.Config{Store: e.store, Providers: []string{"openai", "anthropic", "test"},
 		Tools: []string{"current_time"}, Logger: log})
 	if !opts.noWorkers {
 		w := &worker.RunWorker{Platform: p, Runtime: &agent.Runtime{Models: llm.Registry{"test": testmodel.New()}, Tools: tools},
 			RunTimeout: cmpOr(opts.runTimeout, time.Minute), WatchInterval: 50 * time.Millisecond, Logger: log}
-		client, err := worker.NewClient(store.RiverDriver(), w, queue.Settings{Logger: log})
+		client, err := workers(w)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +115,7 @@ func setup(t *testing.T, opts options) *env {
 		}
 		t.Cleanup(func() { client.StopAndCancel(context.Background()) })
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Platform: p, Ready: store.Ping, Logger: log}))
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Platform: p, Ready: e.store.Ping, Logger: log}))
 	t.Cleanup(srv.Close)
 	doc, err := openapi.Load()
 	if err != nil {
@@ -83,9 +125,24 @@ func setup(t *testing.T, opts options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, url: srv.URL, http: &http.Client{Transport: v.Transport(t, nil)}, store: store, platform: p}
+	e.url, e.http, e.platform = srv.URL, &http.Client{Transport: v.Transport(t, nil)}, p
 	e.a, e.b = e.newOrg("A"), e.newOrg("B")
 	return e
+}
+
+// jobRunner is the part of a River client the tests drive.
+type jobRunner interface {
+	Start(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// scanState reads one job state.
+func scanState(t *testing.T, row interface{ Scan(...any) error }) string {
+	var state string
+	if err := row.Scan(&state); err != nil {
+		t.Fatal(err)
+	}
+	return state
 }
 
 func cmpOr(d, def time.Duration) time.Duration {
