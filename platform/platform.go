@@ -38,6 +38,7 @@ type Platform struct {
 	now       func() time.Time
 	log       *slog.Logger
 	keys      keyCache
+	versions  versionCache
 }
 
 // New returns a Platform.

@@ -69,11 +69,7 @@ func (p *Platform) CreateRun(ctx context.Context, pr *umami.Principal, in Create
 	if err := in.validate(); err != nil {
 		return nil, false, err
 	}
-	var v *umami.AgentVersion
-	err = p.store.View(ctx, func(tx umami.Tx) (err error) {
-		v, err = tx.GetAgentVersion(ctx, in.OrgID, in.AgentVersionID)
-		return err
-	})
+	v, err := p.version(ctx, in.OrgID, in.AgentVersionID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -247,16 +243,16 @@ var ErrRunFinished = errors.New("run already finished")
 // conditional on the status), so the single SQLite writer is held briefly.
 func (p *Platform) StartRun(ctx context.Context, runID string) (run *umami.Run, v *umami.AgentVersion, err error) {
 	err = p.store.View(ctx, func(tx umami.Tx) error {
-		if run, err = tx.GetRun(ctx, "", runID); err != nil {
-			return err
-		}
-		if umami.Terminal(run.Status) {
-			return ErrRunFinished
-		}
-		v, err = tx.GetAgentVersion(ctx, run.OrgID, run.AgentVersionID)
+		run, err = tx.GetRun(ctx, "", runID)
 		return err
 	})
 	if err != nil {
+		return nil, nil, err
+	}
+	if umami.Terminal(run.Status) {
+		return nil, nil, ErrRunFinished
+	}
+	if v, err = p.version(ctx, run.OrgID, run.AgentVersionID); err != nil {
 		return nil, nil, err
 	}
 	now := p.Now()

@@ -82,7 +82,7 @@ type Settings struct {
 	MaxWorkers    int           // concurrent run jobs on this node (default 500)
 	RunTimeout    time.Duration // hard limit of one run attempt (default 5m)
 	RescueAfter   time.Duration // a job running this long is presumed lost (default RunTimeout + JobTimeoutGrace + 1m); must exceed RunTimeout + JobTimeoutGrace
-	FetchCooldown time.Duration // minimum time between fetches (default 20ms)
+	FetchCooldown time.Duration // minimum time between fetches (default 5ms)
 	PollInterval  time.Duration // fetch poll when no notification arrives (default 50ms)
 	Logger        *slog.Logger
 }
@@ -98,7 +98,7 @@ func (s Settings) withDefaults() Settings {
 		s.RescueAfter = s.RunTimeout + JobTimeoutGrace + time.Minute
 	}
 	if s.FetchCooldown <= 0 {
-		s.FetchCooldown = 20 * time.Millisecond
+		s.FetchCooldown = 5 * time.Millisecond
 	}
 	if s.PollInterval <= 0 {
 		s.PollInterval = 50 * time.Millisecond
