@@ -17,6 +17,12 @@ type Store interface {
 	// committed data; statements are not held to one snapshot, so fn must
 	// not depend on consistency across them (Update gives that).
 	View(ctx context.Context, fn func(Tx) error) error
+	// Exec runs fn with write access for operations that are atomic on
+	// their own (StartRun, FinishRun): SQLite wraps them in its in-process
+	// write transaction; PostgreSQL sends each as one autocommit statement,
+	// saving the BEGIN and COMMIT round trips. Several calls in fn are not
+	// atomic together: use Update for that.
+	Exec(ctx context.Context, fn func(Tx) error) error
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.
@@ -63,6 +69,14 @@ type Tx interface {
 	// and reports whether it did.
 	UpdateRun(ctx context.Context, r *Run, from ...string) (bool, error)
 	AddRunSteps(ctx context.Context, steps []RunStep) error
+	// StartRun atomically moves a queued or running run to running for a
+	// new attempt (attempt+1; started_at set if unset) and returns it. It
+	// returns an ENotFound error when no such run is queued or running.
+	StartRun(ctx context.Context, id string, at time.Time) (*Run, error)
+	// FinishRun atomically writes r's outcome (as UpdateRun) if the stored
+	// status is running and appends steps (as AddRunSteps); it reports
+	// whether it did, writing nothing otherwise.
+	FinishRun(ctx context.Context, r *Run, steps []RunStep) (bool, error)
 	ListRunSteps(ctx context.Context, runID string) ([]RunStep, error)
 
 	// GetIdempotencyKey returns a key recorded at or after since.

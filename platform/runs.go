@@ -238,36 +238,22 @@ var ErrRunFinished = errors.New("run already finished")
 
 // StartRun marks a run running for a worker's attempt and returns it with
 // its version. A run found running already is a resumption after a lost
-// worker: it starts again from the beginning. The reads happen outside the
-// write transaction (a published version never changes, and the update is
-// conditional on the status), so the single SQLite writer is held briefly.
+// worker: it starts again from the beginning. ErrRunFinished means there is
+// nothing to do (the run ended, was canceled, or does not exist).
 func (p *Platform) StartRun(ctx context.Context, runID string) (run *umami.Run, v *umami.AgentVersion, err error) {
-	err = p.store.View(ctx, func(tx umami.Tx) error {
-		run, err = tx.GetRun(ctx, "", runID)
+	err = p.store.Exec(ctx, func(tx umami.Tx) error {
+		run, err = tx.StartRun(ctx, runID, p.Now())
 		return err
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if umami.Terminal(run.Status) {
+	if umami.ErrorCode(err) == umami.ENotFound {
 		return nil, nil, ErrRunFinished
+	} else if err != nil {
+		return nil, nil, err
 	}
 	if v, err = p.version(ctx, run.OrgID, run.AgentVersionID); err != nil {
 		return nil, nil, err
 	}
-	now := p.Now()
-	run.Status, run.Attempt = umami.RunRunning, run.Attempt+1
-	if run.StartedAt == nil {
-		run.StartedAt = &now
-	}
-	err = p.store.Update(ctx, func(tx umami.Tx) error {
-		ok, err := tx.UpdateRun(ctx, run, umami.RunQueued, umami.RunRunning)
-		if err == nil && !ok {
-			return ErrRunFinished // canceled meanwhile
-		}
-		return err
-	})
-	return run, v, err
+	return run, v, nil
 }
 
 // FinishRun records the outcome of a running run. It reports false, and
@@ -281,11 +267,9 @@ func (p *Platform) FinishRun(ctx context.Context, run *umami.Run, out umami.Outc
 	} else {
 		run.Output = &out.Output
 	}
-	err = p.store.Update(ctx, func(tx umami.Tx) error {
-		if done, err = tx.UpdateRun(ctx, run, umami.RunRunning); err != nil || !done {
-			return err
-		}
-		return tx.AddRunSteps(ctx, out.Steps)
+	err = p.store.Exec(ctx, func(tx umami.Tx) error {
+		done, err = tx.FinishRun(ctx, run, out.Steps)
+		return err
 	})
 	return done, err
 }

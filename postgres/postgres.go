@@ -144,6 +144,12 @@ func rollback(ctx context.Context, tx pgx.Tx) {
 	tx.Rollback(ctx)
 }
 
+// Exec runs fn on the pool without a transaction: each of its calls is one
+// autocommit statement, saving the BEGIN and COMMIT round trips.
+func (db *DB) Exec(ctx context.Context, fn func(umami.Tx) error) error {
+	return translate(fn(&Tx{q: db.pool, db: db}))
+}
+
 // View runs fn on the pool without a transaction: each statement sees the
 // latest committed data, as the Store contract allows.
 func (db *DB) View(ctx context.Context, fn func(umami.Tx) error) error {

@@ -396,6 +396,70 @@ func queueStep(b *pgx.Batch, s umami.RunStep) {
 		s.RunID, s.Type, s.Name, s.Input, s.Output, code, msg, in, out, s.StartedAt, s.CompletedAt)
 }
 
+// StartRun moves a queued or running run to running for a new attempt, in
+// one statement.
+func (t *Tx) StartRun(ctx context.Context, id string, at time.Time) (*umami.Run, error) {
+	if !validID(id) {
+		return nil, notFoundID("startable run", id)
+	}
+	r, err := scanRun(t.q.QueryRow(ctx, `UPDATE runs SET status = 'running', attempt = attempt + 1,
+		started_at = COALESCE(started_at, $2) WHERE id = $1 AND status IN ('queued', 'running') RETURNING `+runColumns,
+		id, at))
+	return r, notFound(err, "startable run", id)
+}
+
+// finishRun updates a running run and appends its steps in one statement:
+// the steps are inserted only if the update applied, numbered after the
+// run's existing steps (the update holds the run's row lock).
+const finishRun = `WITH u AS (
+	UPDATE runs SET status = $1, output = $2, error_code = $3, error_message = $4, input_tokens = $5,
+		output_tokens = $6, attempt = $7, started_at = $8, completed_at = $9
+	WHERE id = $10 AND status = 'running' RETURNING id
+), base AS (
+	SELECT COALESCE(MAX(idx), -1) + 1 AS n FROM run_steps WHERE run_id = $10
+), ins AS (
+	INSERT INTO run_steps (run_id, idx, type, name, input, output, error_code, error_message,
+		input_tokens, output_tokens, started_at, completed_at)
+	SELECT u.id, base.n + s.ord - 1, s.type, s.name, s.input, s.output, s.error_code, s.error_message,
+		s.input_tokens, s.output_tokens, s.started_at, s.completed_at
+	FROM u, base, unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+		$17::int[], $18::int[], $19::timestamptz[], $20::timestamptz[])
+		WITH ORDINALITY AS s(type, name, input, output, error_code, error_message,
+			input_tokens, output_tokens, started_at, completed_at, ord)
+)
+SELECT count(*) FROM u`
+
+// FinishRun writes a running run's outcome and its steps, in one statement.
+func (t *Tx) FinishRun(ctx context.Context, r *umami.Run, steps []umami.RunStep) (bool, error) {
+	if !validID(r.ID) {
+		return false, nil
+	}
+	n := len(steps)
+	types, names, inputs, outputs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	codes, msgs := make([]*string, n), make([]*string, n)
+	ins, outs := make([]*int, n), make([]*int, n)
+	starts, ends := make([]time.Time, n), make([]time.Time, n)
+	for i, st := range steps {
+		types[i], names[i], inputs[i], outputs[i] = st.Type, st.Name, st.Input, st.Output
+		if st.Error != nil {
+			codes[i], msgs[i] = &st.Error.Code, &st.Error.Message
+		}
+		if st.Usage != nil {
+			ins[i], outs[i] = &st.Usage.InputTokens, &st.Usage.OutputTokens
+		}
+		starts[i], ends[i] = st.StartedAt, st.CompletedAt
+	}
+	code, msg := errorParts(r.Error)
+	var updated int
+	err := t.q.QueryRow(ctx, finishRun, r.Status, r.Output, code, msg, r.Usage.InputTokens, r.Usage.OutputTokens,
+		r.Attempt, r.StartedAt, r.CompletedAt, r.ID,
+		types, names, inputs, outputs, codes, msgs, ins, outs, starts, ends).Scan(&updated)
+	if err != nil {
+		return false, fmt.Errorf("finish run: %w", err)
+	}
+	return updated == 1, nil
+}
+
 // ListRunSteps lists a run's steps in order.
 func (t *Tx) ListRunSteps(ctx context.Context, runID string) ([]umami.RunStep, error) {
 	if !validID(runID) {

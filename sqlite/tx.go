@@ -336,6 +336,23 @@ func (t *Tx) AddRunSteps(ctx context.Context, steps []umami.RunStep) error {
 	return nil
 }
 
+// StartRun moves a queued or running run to running for a new attempt.
+func (t *Tx) StartRun(ctx context.Context, id string, at time.Time) (*umami.Run, error) {
+	r, err := scanRun(t.tx.QueryRowContext(ctx, `UPDATE runs SET status = 'running', attempt = attempt + 1,
+		started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued', 'running') RETURNING `+runColumns,
+		micros(at), id))
+	return r, notFound(err, "startable run", id)
+}
+
+// FinishRun writes a running run's outcome and its steps.
+func (t *Tx) FinishRun(ctx context.Context, r *umami.Run, steps []umami.RunStep) (bool, error) {
+	done, err := t.UpdateRun(ctx, r, umami.RunRunning)
+	if err != nil || !done {
+		return false, err
+	}
+	return true, t.AddRunSteps(ctx, steps)
+}
+
 // ListRunSteps lists a run's steps in order.
 func (t *Tx) ListRunSteps(ctx context.Context, runID string) ([]umami.RunStep, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT run_id, idx, type, name, input, output, error_code, error_message,

@@ -384,3 +384,72 @@ func testNotFound(t *testing.T, h Harness) {
 		return nil
 	})
 }
+
+func exec(t *testing.T, s umami.Store, fn func(umami.Tx) error) {
+	t.Helper()
+	if err := s.Exec(ctx, fn); err != nil {
+		t.Fatalf("exec: %v", err)
+	}
+}
+
+func testStartAndFinish(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	r := f.newRun(t, s, "x")
+	first := now()
+	var started *umami.Run
+	exec(t, s, func(tx umami.Tx) (err error) { started, err = tx.StartRun(ctx, r.ID, first); return err })
+	if started.Status != umami.RunRunning || started.Attempt != 1 || started.StartedAt == nil || !started.StartedAt.Equal(first) {
+		t.Fatalf("StartRun = %+v", started)
+	}
+	// A resumed attempt keeps the first start time.
+	exec(t, s, func(tx umami.Tx) (err error) {
+		started, err = tx.StartRun(ctx, r.ID, first.Add(time.Minute))
+		return err
+	})
+	if started.Attempt != 2 || !started.StartedAt.Equal(first) {
+		t.Fatalf("second StartRun = attempt %d, started %v", started.Attempt, started.StartedAt)
+	}
+	out, done := "answer", now()
+	started.Status, started.Output, started.CompletedAt = umami.RunSucceeded, &out, &done
+	started.Usage = umami.Usage{InputTokens: 5, OutputTokens: 6}
+	steps := []umami.RunStep{
+		{RunID: r.ID, Type: umami.StepModelCall, Name: "test/echo", Input: "x", Output: "call",
+			Usage: &umami.Usage{InputTokens: 2, OutputTokens: 3}, StartedAt: first, CompletedAt: done},
+		{RunID: r.ID, Type: umami.StepToolCall, Name: "current_time", Input: "{}", Output: "boom",
+			Error: &umami.RunError{Code: "tool_error", Message: "boom"}, StartedAt: first, CompletedAt: done},
+	}
+	var ok bool
+	exec(t, s, func(tx umami.Tx) (err error) { ok, err = tx.FinishRun(ctx, started, steps); return err })
+	if !ok {
+		t.Fatal("FinishRun of a running run did not apply")
+	}
+	got, err := getRun(t, s, f.org.ID, r.ID)
+	if err != nil || !reflect.DeepEqual(got, started) {
+		t.Errorf("after FinishRun = %v, %v; want %v", got, err, fmtRun(started))
+	}
+	again := *started
+	again.Status, again.Output = umami.RunFailed, nil
+	exec(t, s, func(tx umami.Tx) (err error) { ok, err = tx.FinishRun(ctx, &again, steps); return err })
+	if ok {
+		t.Error("FinishRun applied to a finished run")
+	}
+	view(t, s, func(tx umami.Tx) error {
+		list, err := tx.ListRunSteps(ctx, r.ID)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("steps = %d, %v; want the 2 of the applied finish", len(list), err)
+		}
+		for i, st := range list {
+			want := steps[i]
+			want.Index = i
+			if !reflect.DeepEqual(st, want) {
+				t.Errorf("step %d = %+v, want %+v", i, st, want)
+			}
+		}
+		return nil
+	})
+	err = s.Exec(ctx, func(tx umami.Tx) error { _, err := tx.StartRun(ctx, r.ID, now()); return err })
+	wantCode(t, err, umami.ENotFound) // finished: nothing to start
+	err = s.Exec(ctx, func(tx umami.Tx) error { _, err := tx.StartRun(ctx, id(), now()); return err })
+	wantCode(t, err, umami.ENotFound)
+}

@@ -36,7 +36,7 @@ type RunWorker struct {
 // the run resumes on the next attempt.
 func (w *RunWorker) Work(ctx context.Context, job *river.Job[umami.RunJobArgs]) error {
 	run, v, err := w.Platform.StartRun(ctx, job.Args.RunID)
-	if errors.Is(err, platform.ErrRunFinished) || umami.ErrorCode(err) == umami.ENotFound {
+	if errors.Is(err, platform.ErrRunFinished) {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("start run %s: %w", job.Args.RunID, err)
