@@ -424,3 +424,22 @@ func TestNewHTTPClient(t *testing.T) {
 		t.Errorf("MaxIdleConnsPerHost = %d, MaxIdleConns = %d", tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
 	}
 }
+
+// With Rate, creates follow an open-loop schedule: run i is created no
+// earlier than i/Rate after the start, however many workers are free.
+func TestRunsRate(t *testing.T) {
+	f := newFakeRuns(t)
+	const n, rate = 21, 100.0
+	cfg := f.config(n, 8)
+	cfg.Rate = rate
+	if _, err := Runs(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	first := f.runs[f.order[0]].created
+	last := f.runs[f.order[len(f.order)-1]].created
+	if want := time.Duration(float64(n-1) / rate * float64(time.Second)); last.Sub(first) < want-10*time.Millisecond {
+		t.Errorf("creates spanned %v, want at least %v at %g runs/s", last.Sub(first), want, rate)
+	}
+}

@@ -37,6 +37,10 @@ type RunsConfig struct {
 	Input          string // the input of every run; DefaultInput if empty
 	N              int    // runs to create, ≥ 1
 	Concurrency    int    // parallel requests; 1 if ≤ 0, at most N
+	// Rate, when > 0, paces the creates on an open-loop schedule: run i is
+	// created at start + i/Rate (if a worker is free), to measure latencies
+	// at a given load rather than at saturation.
+	Rate float64
 	// PollInterval is the wait before asking again about a run that is not
 	// terminal; DefaultPollInterval if ≤ 0.
 	PollInterval time.Duration
@@ -139,6 +143,9 @@ func Runs(ctx context.Context, cfg RunsConfig) (*RunsResult, error) {
 		for {
 			i := int(next.Add(1)) - 1
 			if i >= cfg.N || ctx.Err() != nil {
+				return
+			}
+			if cfg.Rate > 0 && !sleep(ctx, time.Until(start.Add(time.Duration(float64(i)/cfg.Rate*float64(time.Second))))) {
 				return
 			}
 			t0 := time.Now()

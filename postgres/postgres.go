@@ -16,7 +16,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -99,9 +98,6 @@ func parseConfig(url string) (*pgxpool.Config, error) {
 // RiverDriver returns River's pgx driver over the store's pool, for the
 // workers' client.
 func (db *DB) RiverDriver() riverdriver.Driver[pgx.Tx] { return riverpgxv5.New(db.pool) }
-
-// UseRiverClient makes the store enqueue through the node's working client.
-func (db *DB) UseRiverClient(c *river.Client[pgx.Tx]) { db.inserter.UseClient(c) }
 
 // Pool exposes the connection pool to tests and tools that inspect River's
 // tables or the knowledge tables directly.

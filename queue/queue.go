@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -27,7 +26,7 @@ const RunMaxAttempts = 3
 // Inserter enqueues jobs inside a store transaction. It holds an insert-only
 // River client (no workers), so every node can enqueue whatever its role.
 type Inserter[TTx any] struct {
-	client atomic.Pointer[river.Client[TTx]]
+	client *river.Client[TTx]
 }
 
 // NewInserter returns an Inserter over driver.
@@ -36,19 +35,12 @@ func NewInserter[TTx any](driver riverdriver.Driver[TTx]) (*Inserter[TTx], error
 	if err != nil {
 		return nil, fmt.Errorf("new river insert client: %w", err)
 	}
-	in := &Inserter[TTx]{}
-	in.client.Store(client)
-	return in, nil
+	return &Inserter[TTx]{client: client}, nil
 }
-
-// UseClient makes the inserter enqueue through a node's working client.
-// Without LISTEN/NOTIFY (SQLite), a client only learns of new jobs by
-// polling, unless it inserted them itself: then it fetches at once.
-func (in *Inserter[TTx]) UseClient(c *river.Client[TTx]) { in.client.Store(c) }
 
 // InsertRun enqueues the job that executes a run, within tx.
 func (in *Inserter[TTx]) InsertRun(ctx context.Context, tx TTx, args umami.RunJobArgs) (int64, error) {
-	res, err := in.client.Load().InsertTx(ctx, tx, args, &river.InsertOpts{
+	res, err := in.client.InsertTx(ctx, tx, args, &river.InsertOpts{
 		Queue:       QueueRuns,
 		MaxAttempts: RunMaxAttempts,
 	})
@@ -61,7 +53,7 @@ func (in *Inserter[TTx]) InsertRun(ctx context.Context, tx TTx, args umami.RunJo
 // CancelJob cancels a job within tx: a queued job never starts; a running
 // one is marked for cancellation.
 func (in *Inserter[TTx]) CancelJob(ctx context.Context, tx TTx, jobID int64) error {
-	if _, err := in.client.Load().JobCancelTx(ctx, tx, jobID); err != nil && err != river.ErrNotFound {
+	if _, err := in.client.JobCancelTx(ctx, tx, jobID); err != nil && err != river.ErrNotFound {
 		return fmt.Errorf("cancel job %d: %w", jobID, err)
 	}
 	return nil
@@ -83,7 +75,7 @@ type Settings struct {
 	RunTimeout    time.Duration // hard limit of one run attempt (default 5m)
 	RescueAfter   time.Duration // a job running this long is presumed lost (default RunTimeout + JobTimeoutGrace + 1m); must exceed RunTimeout + JobTimeoutGrace
 	FetchCooldown time.Duration // minimum time between fetches (default 5ms)
-	PollInterval  time.Duration // fetch poll when no notification arrives (default 50ms)
+	PollInterval  time.Duration // fetch poll when no notification arrives (default 50ms; SQLite, which has no notifications, wants less)
 	Logger        *slog.Logger
 }
 

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -89,10 +88,6 @@ func dsn(path string, readOnly bool) string {
 // RiverDriver returns the River driver over the writer pool, for the
 // workers' client.
 func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] { return riversqlite.New(db.writer) }
-
-// UseRiverClient makes the store enqueue through the node's working client,
-// so that its workers fetch new jobs at once instead of at the next poll.
-func (db *DB) UseRiverClient(c *river.Client[*sql.Tx]) { db.inserter.UseClient(c) }
 
 // Close closes both pools.
 func (db *DB) Close() error {

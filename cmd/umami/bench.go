@@ -27,6 +27,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	input := fs.String("input", "", "input of every run (runs)")
 	n := fs.Int("n", 1000, "number of runs (runs) or requests (get)")
 	c := fs.Int("c", 32, "concurrency")
+	rate := fs.Float64("rate", 0, "runs: create at this many runs per second (open loop); 0 = as fast as possible")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -34,7 +35,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	enc.SetIndent("", "  ")
 	if args[0] == "runs" {
 		res, err := bench.Runs(ctx, bench.RunsConfig{BaseURL: *base, APIKey: *key, OrgID: *org,
-			AgentVersionID: *version, Input: *input, N: *n, Concurrency: *c})
+			AgentVersionID: *version, Input: *input, N: *n, Concurrency: *c, Rate: *rate})
 		if res != nil {
 			enc.Encode(res)
 		}

@@ -159,21 +159,18 @@ func openStore(ctx context.Context, c *Config) (umami.Store, error) {
 	return sqlite.Open(ctx, c.SQLitePath())
 }
 
-// newWorkers builds the River client that executes runs on store.
+// newWorkers builds the River client that executes runs on store. SQLite
+// has no LISTEN/NOTIFY and River wakes its producer on an insert only
+// outside a transaction (ours never are), so the SQLite worker polls every
+// 10 ms: one short statement on the in-process writer. PostgreSQL workers
+// are woken by notifications.
 func newWorkers(store umami.Store, w *worker.RunWorker, s queue.Settings) (jobRunner, error) {
 	switch st := store.(type) {
 	case *sqlite.DB:
-		client, err := worker.NewClient(st.RiverDriver(), w, s)
-		if err == nil {
-			st.UseRiverClient(client)
-		}
-		return client, err
+		s.PollInterval = 10 * time.Millisecond
+		return worker.NewClient(st.RiverDriver(), w, s)
 	case *postgres.DB:
-		client, err := worker.NewClient(st.RiverDriver(), w, s)
-		if err == nil {
-			st.UseRiverClient(client)
-		}
-		return client, err
+		return worker.NewClient(st.RiverDriver(), w, s)
 	default:
 		return nil, fmt.Errorf("no workers for store %T", store)
 	}
