@@ -31,7 +31,9 @@ type Inserter[TTx any] struct {
 
 // NewInserter returns an Inserter over driver.
 func NewInserter[TTx any](driver riverdriver.Driver[TTx]) (*Inserter[TTx], error) {
-	client, err := river.NewClient(driver, &river.Config{Logger: quietLogger()})
+	// FetchCooldown also limits how often an inserting client sends
+	// LISTEN/NOTIFY wake-ups; River's default (100 ms) would delay pickup.
+	client, err := river.NewClient(driver, &river.Config{FetchCooldown: FetchCooldown, Logger: quietLogger()})
 	if err != nil {
 		return nil, fmt.Errorf("new river insert client: %w", err)
 	}
@@ -64,6 +66,10 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(logWriter{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// FetchCooldown is the least time between two fetches of a worker client,
+// and between two wake-up notifications of an inserting one.
+const FetchCooldown = 5 * time.Millisecond
+
 // JobTimeoutGrace is how much longer than the run timeout River lets a job
 // run: the worker's own deadline fires first and ends the run with
 // "timeout"; River's only stops a worker stuck after that.
@@ -90,7 +96,7 @@ func (s Settings) withDefaults() Settings {
 		s.RescueAfter = s.RunTimeout + JobTimeoutGrace + time.Minute
 	}
 	if s.FetchCooldown <= 0 {
-		s.FetchCooldown = 5 * time.Millisecond
+		s.FetchCooldown = FetchCooldown
 	}
 	if s.PollInterval <= 0 {
 		s.PollInterval = 50 * time.Millisecond
