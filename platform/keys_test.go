@@ -54,3 +54,21 @@ func TestKeyUsageIsBatched(t *testing.T) {
 		t.Fatalf("expired key: %v", err)
 	}
 }
+
+func TestPasswordHash(t *testing.T) {
+	h, err := platform.HashPassword("correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !platform.CheckPassword(h, "correct horse battery staple") {
+		t.Error("the right password was refused")
+	}
+	for _, bad := range []string{"correct horse battery stapl", "", "Correct horse battery staple"} {
+		if platform.CheckPassword(h, bad) {
+			t.Errorf("password %q accepted", bad)
+		}
+	}
+	if platform.CheckPassword("md5$abc", "x") || platform.CheckPassword("pbkdf2-sha256$1$!!$!!", "x") {
+		t.Error("a malformed hash matched")
+	}
+}

@@ -6,6 +6,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -67,9 +68,6 @@ func New(cfg Config) *Platform {
 // both stores keep.
 func (p *Platform) Now() time.Time { return p.now().UTC().Truncate(time.Microsecond) }
 
-// Store returns the store, for readiness checks.
-func (p *Platform) Store() umami.Store { return p.store }
-
 // newID returns a time-ordered UUID (v7).
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
@@ -123,12 +121,10 @@ func (p *Platform) RunMaintenance(ctx context.Context, sweep bool) {
 }
 
 func (p *Platform) logErr(what string, err error) {
-	if err != nil && ctxAlive(err) {
+	if err != nil && !errors.Is(err, context.Canceled) {
 		p.log.Error(what, "err", err)
 	}
 }
-
-func ctxAlive(err error) bool { return err != context.Canceled }
 
 // knownProvider reports whether provider may be named in a model.
 func (p *Platform) knownProvider(provider string) bool { return slices.Contains(p.providers, provider) }

@@ -284,17 +284,7 @@ func (p *Platform) IsCanceled(ctx context.Context, runID string) (bool, error) {
 	return err == nil && run.Status == umami.RunCanceled, err
 }
 
-// FailRun ends a queued or running run with an error (a worker giving up).
-func (p *Platform) FailRun(ctx context.Context, runID string, e umami.RunError) error {
-	return p.store.Update(ctx, func(tx umami.Tx) error {
-		run, err := tx.GetRun(ctx, "", runID)
-		if err != nil {
-			return err
-		}
-		return p.failRun(ctx, tx, run, e)
-	})
-}
-
+// failRun ends a queued or running run with an error.
 func (p *Platform) failRun(ctx context.Context, tx umami.Tx, run *umami.Run, e umami.RunError) error {
 	now := p.Now()
 	run.Status, run.Error, run.CompletedAt = umami.RunFailed, &e, &now

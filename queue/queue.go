@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -63,7 +64,7 @@ func (in *Inserter[TTx]) CancelJob(ctx context.Context, tx TTx, jobID int64) err
 
 // quietLogger keeps River's own logging at warnings and above.
 func quietLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(logWriter{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // FetchCooldown is the least time between two fetches of a worker client,

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -189,3 +190,13 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 
 // Writer exposes the writer pool to tests that inspect River's tables.
 func (db *DB) Writer() *sql.DB { return db.writer }
+
+// ensureDir creates the directory that holds the database file, private to
+// the owner: the file holds key hashes and every run's input and output.
+func ensureDir(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir %s: %w", dir, err)
+	}
+	return nil
+}
