@@ -199,4 +199,9 @@ func testHealthAndOpenAPI(t *testing.T, store string) {
 	if r.status != 200 || r.str("openapi") != "3.1.0" {
 		t.Errorf("openapi.json = %d", r.status)
 	}
+	e.createRun(e.a, "count me")
+	m := e.do("GET", "/metrics", "", nil)
+	if m.status != 200 || !strings.Contains(m.raw, `umami_http_requests_total{code="201"}`) {
+		t.Errorf("metrics = %d %s", m.status, m.raw)
+	}
 }

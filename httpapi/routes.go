@@ -7,11 +7,12 @@ import (
 )
 
 // routes lists every route in one place. With api false (a worker node) only
-// the health checks and the OpenAPI document are served.
+// the health checks, the metrics and the OpenAPI document are served.
 func (s *Server) routes(api bool) {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	s.mux.Handle("GET /metrics", s.metrics)
 	if !api {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/umamiai/umami/metrics"
 	"github.com/umamiai/umami/platform"
 )
 
@@ -22,6 +23,7 @@ const MaxBodyBytes = 1 << 20
 type Server struct {
 	platform *platform.Platform
 	log      *slog.Logger
+	metrics  *metrics.Metrics
 	mux      *http.ServeMux
 	// ready reports whether the node can serve (store reachable, workers up).
 	ready func(ctx context.Context) error
@@ -33,15 +35,21 @@ type Config struct {
 	Logger   *slog.Logger
 	// Ready is the readiness check behind /readyz; nil means always ready.
 	Ready func(ctx context.Context) error
-	// APIDisabled serves only /healthz, /readyz and /openapi.json (worker nodes).
+	// APIDisabled serves only /healthz, /readyz, /metrics and /openapi.json
+	// (worker nodes).
 	APIDisabled bool
+	// Metrics counts requests and is served at /metrics; nil means a fresh set.
+	Metrics *metrics.Metrics
 }
 
 // New returns the API handler.
 func New(cfg Config) *Server {
-	s := &Server{platform: cfg.Platform, log: cfg.Logger, mux: http.NewServeMux(), ready: cfg.Ready}
+	s := &Server{platform: cfg.Platform, log: cfg.Logger, metrics: cfg.Metrics, mux: http.NewServeMux(), ready: cfg.Ready}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
 	}
 	s.routes(!cfg.APIDisabled)
 	return s
@@ -70,6 +78,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("panic", "request_id", id, "panic", v)
 			writeError(sw, r, s.log, errInternalPanic)
 		}
+		s.metrics.ObserveRequest(sw.status)
 		s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 			"status", sw.status, "bytes", sw.bytes, "latency_ms", float64(time.Since(start).Microseconds())/1000)
 	}()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/umamiai/umami"
 	"github.com/umamiai/umami/agent"
+	"github.com/umamiai/umami/metrics"
 	"github.com/umamiai/umami/platform"
 	"github.com/umamiai/umami/queue"
 )
@@ -28,6 +29,8 @@ type RunWorker struct {
 	// WatchInterval is how often a running run is checked for cancellation.
 	WatchInterval time.Duration
 	Logger        *slog.Logger
+	// Metrics, if set, counts the runs this worker finishes.
+	Metrics *metrics.Metrics
 }
 
 // Work executes one run: mark it running, call the model (and tools), and
@@ -55,6 +58,8 @@ func (w *RunWorker) Work(ctx context.Context, job *river.Job[umami.RunJobArgs]) 
 	}
 	if !done {
 		w.Logger.Debug("run ended elsewhere", "run_id", run.ID)
+	} else if w.Metrics != nil {
+		w.Metrics.ObserveRun(run.Status, run.CompletedAt.Sub(*run.StartedAt))
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -130,6 +132,20 @@ func TestScaleOut(t *testing.T) {
 	}
 	if st, _ := w.do("GET", "/readyz", nil); st != http.StatusOK {
 		t.Errorf("GET /readyz on a worker node = %d", st)
+	}
+	// Each worker counts the runs it finished; together, all of them.
+	total := 0
+	for _, wk := range c.workers {
+		st, body := newAPI(t, wk.baseURL, "").doRaw("GET", "/metrics", nil)
+		m := regexp.MustCompile(`umami_runs_finished_total\{status="succeeded"\} (\d+)`).FindSubmatch(body)
+		if st != http.StatusOK || m == nil {
+			t.Fatalf("GET /metrics on %s = %d:\n%s", wk.name, st, body)
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		total += n
+	}
+	if total != runs {
+		t.Errorf("workers' metrics count %d succeeded runs, want %d", total, runs)
 	}
 }
 

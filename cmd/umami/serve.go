@@ -20,6 +20,7 @@ import (
 	"github.com/umamiai/umami/llm/anthropic"
 	"github.com/umamiai/umami/llm/openai"
 	"github.com/umamiai/umami/llm/testmodel"
+	"github.com/umamiai/umami/metrics"
 	"github.com/umamiai/umami/platform"
 	"github.com/umamiai/umami/postgres"
 	"github.com/umamiai/umami/queue"
@@ -40,6 +41,7 @@ type Main struct {
 	workers  jobRunner
 	listener net.Listener
 	server   *http.Server
+	metrics  *metrics.Metrics
 }
 
 // jobRunner is the part of a River client that Main drives.
@@ -75,9 +77,10 @@ func (m *Main) Open(ctx context.Context) error {
 	providers := providerRegistry(&m.Config)
 	tools := agent.BuiltinTools(time.Now)
 	m.platform = platform.New(platform.Config{Store: store, Providers: providerNames(), Tools: toolNames(tools), Logger: m.log})
+	m.metrics = metrics.New()
 	if m.Config.Role != "api" {
 		w := &worker.RunWorker{Platform: m.platform, Runtime: &agent.Runtime{Models: providers, Tools: tools},
-			RunTimeout: m.Config.RunTimeout, Logger: m.log}
+			RunTimeout: m.Config.RunTimeout, Logger: m.log, Metrics: m.metrics}
 		settings := queue.Settings{MaxWorkers: m.Config.MaxWorkers, RescueAfter: m.Config.RescueAfter, Logger: m.log}
 		if m.workers, err = newWorkers(store, w, settings); err != nil {
 			return err
@@ -86,7 +89,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("--addr %s: %w", m.Config.Addr, err)
 	}
-	api := httpapi.New(httpapi.Config{Platform: m.platform, Logger: m.log, Ready: store.Ping, APIDisabled: m.Config.Role == "worker"})
+	api := httpapi.New(httpapi.Config{Platform: m.platform, Logger: m.log, Ready: store.Ping,
+		APIDisabled: m.Config.Role == "worker", Metrics: m.metrics})
 	m.server = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	return nil

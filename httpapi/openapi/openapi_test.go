@@ -20,6 +20,7 @@ var contract = []struct {
 }{
 	{"GET", "/healthz", "", false},
 	{"GET", "/readyz", "", false},
+	{"GET", "/metrics", "", false},
 	{"GET", "/openapi.json", "", false},
 	{"POST", "/api/v1/agents", "agents:write", true},
 	{"GET", "/api/v1/agents", "agents:read", false},
