@@ -139,6 +139,10 @@ func TestServeConfigErrors(t *testing.T) {
 		{"bad log format", []string{"--log-format", "xml"}, []string{"--log-format"}},
 		{"bad base url", []string{"--base-url", "example.com"}, []string{"--base-url"}},
 		{"unknown flag", []string{"--frobnicate"}, []string{"frobnicate"}},
+		{"unreachable database", []string{"--database-url", "postgres://umami:s3cret@127.0.0.1:1/umami"},
+			[]string{"--database-url", "cannot reach PostgreSQL at 127.0.0.1:1"}},
+		{"malformed database url", []string{"--database-url", "postgres://umami:s3cret@127.0.0.1:notaport/umami"},
+			[]string{"--database-url"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -165,6 +169,11 @@ func TestServeConfigErrors(t *testing.T) {
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+			// Database errors: one line, never the password (flag errors print usage).
+			if slices.Contains(c.args, "--database-url") &&
+				(strings.Contains(stderr.String(), "s3cret") || strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0) {
+				t.Errorf("want one line without the password, got:\n%s", stderr.String())
 			}
 			if _, err := os.Stat(dir); err == nil {
 				t.Errorf("a rejected configuration still created the data dir %s", dir)
