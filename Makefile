@@ -1,12 +1,12 @@
-# The README's test command is `make test`: static checks, the OpenAPI lint,
-# then every Go test (SQLite, the HTTP API against the OpenAPI document, the
+# `make test`: static checks, the OpenAPI lint,
+# then every Go test under the race detector (SQLite and PostgreSQL, the HTTP API against the OpenAPI document, the
 # model adapters against local wire-format servers, and the real binary).
 REDOCLY := @redocly/cli@2.77.0
 
 .PHONY: test lint build
 
 test: lint
-	go test -count=1 -timeout 30m ./...
+	go test -race -count=1 -timeout 30m ./...
 
 lint:
 	go vet ./...
