@@ -152,3 +152,11 @@ type Principal struct {
 func (p *Principal) Allows(s Scope) bool {
 	return slices.Contains(p.Scopes, ScopeAll) || slices.Contains(p.Scopes, s)
 }
+
+// Require returns an insufficient_scope error unless the principal carries s.
+func (p *Principal) Require(s Scope) error {
+	if !p.Allows(s) {
+		return Errorf(EInsufficientScope, "this API key lacks the %q scope", s)
+	}
+	return nil
+}

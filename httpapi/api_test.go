@@ -111,6 +111,7 @@ func testErrorCodes(t *testing.T, store string) {
 		{"revoked key", "GET", "/api/v1/agent-runs/" + runID, revoked.Secret, nil, nil, 401, umami.EInvalidAPIKey, "revoked"},
 		{"expired key", "GET", "/api/v1/agent-runs/" + runID, expiring.Secret, nil, nil, 401, umami.EInvalidAPIKey, "expired"},
 		{"missing scope", "POST", "/api/v1/agent-runs", runsOnly, good(""), nil, 403, umami.EInsufficientScope, "runs:create"},
+		{"missing scope beats a bad body", "POST", "/api/v1/agent-runs", runsOnly, `{"nope":`, nil, 403, umami.EInsufficientScope, "runs:create"},
 		{"other org in body", "POST", "/api/v1/agent-runs", e.b.key, good(""), nil, 403, umami.EOrgMismatch, "org_id"},
 		{"other org in query", "GET", "/api/v1/agent-runs?org_id=" + e.a.id, e.b.key, nil, nil, 403, umami.EOrgMismatch, "org_id"},
 		{"unknown field", "POST", "/api/v1/agent-runs", e.a.key, good(`,"stream":true`), nil, 400, umami.EInvalid, `"stream"`},

@@ -11,11 +11,14 @@ import (
 // returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, pr *umami.Principal) error
 
-// authed authenticates the Bearer key, then calls h; any error h returns is
-// written in the one error shape.
-func (s *Server) authed(h handlerFunc) http.Handler {
+// authed authenticates the Bearer key, checks that it carries scope, then
+// calls h; any error is written in the one error shape.
+func (s *Server) authed(scope umami.Scope, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pr, err := s.authenticate(r)
+		if err == nil {
+			err = pr.Require(scope)
+		}
 		if err == nil {
 			err = h(w, r, pr)
 		}
