@@ -4,6 +4,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,7 @@ func (ex *execution) loop(ctx context.Context, v *umami.AgentVersion) (string, e
 			req.Tools = append(req.Tools, t.Definition())
 		}
 	}
-	maxSteps := cmpOr(ex.rt.MaxSteps, DefaultMaxSteps)
+	maxSteps := cmp.Or(ex.rt.MaxSteps, DefaultMaxSteps)
 	for range maxSteps {
 		resp, err := ex.callModel(ctx, provider, v.Model, req)
 		if err != nil {
@@ -163,11 +164,4 @@ func describe(resp *llm.Response) string {
 		s += fmt.Sprintf("[call %s %s]", c.Name, c.Arguments)
 	}
 	return s
-}
-
-func cmpOr(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
 }

@@ -50,18 +50,10 @@ func GetRuns(ctx context.Context, cfg GetConfig) (*GetResult, error) {
 	if cfg.N < 1 {
 		return nil, fmt.Errorf("bench: N must be ≥ 1, got %d", cfg.N)
 	}
-	conc := min(max(cfg.Concurrency, 1), cfg.N)
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = NewHTTPClient(conc)
-		defer hc.CloseIdleConnections()
-	}
+	conc, hc, done := setup(cfg.N, cfg.Concurrency, cfg.HTTPClient)
+	defer done()
 	c := client.New(cfg.BaseURL, cfg.APIKey, client.WithHTTPClient(hc))
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, positiveOr(cfg.Timeout, DefaultTimeout))
 	defer cancel()
 
 	latencies := make([]float64, cfg.N)

@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -110,26 +111,12 @@ func Runs(ctx context.Context, cfg RunsConfig) (*RunsResult, error) {
 	if cfg.N < 1 {
 		return nil, fmt.Errorf("bench: N must be ≥ 1, got %d", cfg.N)
 	}
-	conc := min(max(cfg.Concurrency, 1), cfg.N)
-	interval := cfg.PollInterval
-	if interval <= 0 {
-		interval = DefaultPollInterval
-	}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	input := cfg.Input
-	if input == "" {
-		input = DefaultInput
-	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = NewHTTPClient(conc)
-		defer hc.CloseIdleConnections()
-	}
+	interval := positiveOr(cfg.PollInterval, DefaultPollInterval)
+	input := cmp.Or(cfg.Input, DefaultInput)
+	conc, hc, done := setup(cfg.N, cfg.Concurrency, cfg.HTTPClient)
+	defer done()
 	c := client.New(cfg.BaseURL, cfg.APIKey, client.WithHTTPClient(hc))
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, positiveOr(cfg.Timeout, DefaultTimeout))
 	defer cancel()
 	start := time.Now()
 
@@ -305,6 +292,27 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// setup applies the defaults Runs and GetRuns share: the concurrency
+// (1..n) and, unless one is given, an HTTP client sized for it, whose idle
+// connections done closes.
+func setup(n, concurrency int, hc *http.Client) (conc int, _ *http.Client, done func()) {
+	conc = min(max(concurrency, 1), n)
+	if hc != nil {
+		return conc, hc, func() {}
+	}
+	hc = NewHTTPClient(conc)
+	return conc, hc, hc.CloseIdleConnections
+}
+
+// positiveOr returns d, or def when d is zero or negative (the configs'
+// documented "default if ≤ 0").
+func positiveOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // parallel runs n copies of f and waits for them.

@@ -25,6 +25,9 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	mux      *http.ServeMux
+	// known holds the same routes as mux without its catch-all, to tell
+	// an unknown path (404) from a known one asked with another method (405).
+	known *http.ServeMux
 	// ready reports whether the node can serve (store reachable, workers up).
 	ready func(ctx context.Context) error
 }
@@ -44,7 +47,8 @@ type Config struct {
 
 // New returns the API handler.
 func New(cfg Config) *Server {
-	s := &Server{platform: cfg.Platform, log: cfg.Logger, metrics: cfg.Metrics, mux: http.NewServeMux(), ready: cfg.Ready}
+	s := &Server{platform: cfg.Platform, log: cfg.Logger, metrics: cfg.Metrics,
+		mux: http.NewServeMux(), known: http.NewServeMux(), ready: cfg.Ready}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -82,17 +86,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 			"status", sw.status, "bytes", sw.bytes, "latency_ms", float64(time.Since(start).Microseconds())/1000)
 	}()
-	if h, pattern := s.mux.Handler(r); pattern == "" {
-		s.unrouted(sw, r, h)
-		return
-	}
-	s.mux.ServeHTTP(sw, r) // sets the path values
+	s.mux.ServeHTTP(sw, r)
 
 }
 
-// unrouted answers a request no route matched: 405 with Allow when the path
-// exists for other methods, else 404.
-func (s *Server) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler) {
+// unrouted answers a request no route matched (the mux's catch-all): 405
+// with Allow when the path exists for other methods, else 404.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.known.Handler(r)
 	probe := &headerProbe{header: http.Header{}}
 	h.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -105,7 +106,7 @@ func setup(t *testing.T, store string, opts options) *env {
 		Tools: []string{"current_time"}, Logger: log})
 	if !opts.noWorkers {
 		w := &worker.RunWorker{Platform: p, Runtime: &agent.Runtime{Models: llm.Registry{"test": testmodel.New()}, Tools: tools},
-			RunTimeout: cmpOr(opts.runTimeout, time.Minute), WatchInterval: 50 * time.Millisecond, Logger: log}
+			RunTimeout: cmp.Or(opts.runTimeout, time.Minute), WatchInterval: 50 * time.Millisecond, Logger: log}
 		client, err := workers(w)
 		if err != nil {
 			t.Fatal(err)
@@ -143,13 +144,6 @@ func scanState(t *testing.T, row interface{ Scan(...any) error }) string {
 		t.Fatal(err)
 	}
 	return state
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 func (e *env) newOrg(name string) org {

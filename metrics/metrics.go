@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,20 +19,20 @@ import (
 type Metrics struct {
 	mu         sync.Mutex
 	started    time.Time
-	requests   map[string]uint64 // by status code
+	requests   map[int]uint64    // by status code
 	runs       map[string]uint64 // finished runs by status
 	runSeconds float64           // total execution time of finished runs
 }
 
 // New returns empty counters.
 func New() *Metrics {
-	return &Metrics{started: time.Now(), requests: map[string]uint64{}, runs: map[string]uint64{}}
+	return &Metrics{started: time.Now(), requests: map[int]uint64{}, runs: map[string]uint64{}}
 }
 
 // ObserveRequest counts one HTTP response.
 func (m *Metrics) ObserveRequest(status int) {
 	m.mu.Lock()
-	m.requests[fmt.Sprint(status)]++
+	m.requests[status]++
 	m.mu.Unlock()
 }
 
@@ -59,7 +60,11 @@ func (m *Metrics) Text() string {
 	family(&b, "umami_process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch.")
 	fmt.Fprintf(&b, "umami_process_start_time_seconds %d\n", m.started.Unix())
 	family(&b, "umami_http_requests_total", "counter", "HTTP responses served, by status code.")
-	labeled(&b, "umami_http_requests_total", "code", m.requests)
+	codes := map[string]uint64{}
+	for code, n := range m.requests {
+		codes[strconv.Itoa(code)] = n
+	}
+	labeled(&b, "umami_http_requests_total", "code", codes)
 	family(&b, "umami_runs_finished_total", "counter", "Runs this node executed to the end, by final status.")
 	labeled(&b, "umami_runs_finished_total", "status", m.runs)
 	family(&b, "umami_run_execution_seconds_total", "counter", "Time this node spent executing the runs it finished.")

@@ -18,7 +18,7 @@ type CreateAgentInput struct {
 
 // CreateAgent creates an agent in the principal's org.
 func (p *Platform) CreateAgent(ctx context.Context, pr *umami.Principal, in CreateAgentInput) (*umami.Agent, error) {
-	if err := require(pr, umami.ScopeAgentsWrite); err != nil {
+	if err := pr.Require(umami.ScopeAgentsWrite); err != nil {
 		return nil, err
 	}
 	if in.OrgID == "" {
@@ -43,7 +43,7 @@ func (p *Platform) CreateAgent(ctx context.Context, pr *umami.Principal, in Crea
 
 // GetAgent returns an agent of the principal's org.
 func (p *Platform) GetAgent(ctx context.Context, pr *umami.Principal, id string) (a *umami.Agent, err error) {
-	if err := require(pr, umami.ScopeAgentsRead); err != nil {
+	if err := pr.Require(umami.ScopeAgentsRead); err != nil {
 		return nil, err
 	}
 	if err := checkUUID("agent_id", id); err != nil {
@@ -59,7 +59,7 @@ func (p *Platform) GetAgent(ctx context.Context, pr *umami.Principal, id string)
 // ListAgents lists the agents of an org, newest first.
 func (p *Platform) ListAgents(ctx context.Context, pr *umami.Principal, orgID string, limit int, after string) (List[*umami.Agent], error) {
 	var out List[*umami.Agent]
-	if err := require(pr, umami.ScopeAgentsRead); err != nil {
+	if err := pr.Require(umami.ScopeAgentsRead); err != nil {
 		return out, err
 	}
 	orgID, err := orgOf(pr, orgID)
@@ -121,7 +121,7 @@ func (p *Platform) validateVersion(in CreateVersionInput) error {
 
 // CreateVersion adds a draft version to an agent of the principal's org.
 func (p *Platform) CreateVersion(ctx context.Context, pr *umami.Principal, agentID string, in CreateVersionInput) (*umami.AgentVersion, error) {
-	if err := require(pr, umami.ScopeAgentsWrite); err != nil {
+	if err := pr.Require(umami.ScopeAgentsWrite); err != nil {
 		return nil, err
 	}
 	if err := checkUUID("agent_id", agentID); err != nil {
@@ -151,7 +151,7 @@ func (p *Platform) CreateVersion(ctx context.Context, pr *umami.Principal, agent
 
 // GetVersion returns a version of the principal's org.
 func (p *Platform) GetVersion(ctx context.Context, pr *umami.Principal, id string) (v *umami.AgentVersion, err error) {
-	if err := require(pr, umami.ScopeAgentsRead); err != nil {
+	if err := pr.Require(umami.ScopeAgentsRead); err != nil {
 		return nil, err
 	}
 	if err := checkUUID("agent_version_id", id); err != nil {
@@ -167,7 +167,7 @@ func (p *Platform) GetVersion(ctx context.Context, pr *umami.Principal, id strin
 // ListVersions lists an agent's versions, newest first.
 func (p *Platform) ListVersions(ctx context.Context, pr *umami.Principal, agentID string, limit int, after string) (List[*umami.AgentVersion], error) {
 	var out List[*umami.AgentVersion]
-	if err := require(pr, umami.ScopeAgentsRead); err != nil {
+	if err := pr.Require(umami.ScopeAgentsRead); err != nil {
 		return out, err
 	}
 	if err := checkUUID("agent_id", agentID); err != nil {
@@ -190,7 +190,7 @@ func (p *Platform) ListVersions(ctx context.Context, pr *umami.Principal, agentI
 
 // PublishVersion publishes a version; publishing a published one returns it unchanged.
 func (p *Platform) PublishVersion(ctx context.Context, pr *umami.Principal, id string) (v *umami.AgentVersion, err error) {
-	if err := require(pr, umami.ScopeAgentsWrite); err != nil {
+	if err := pr.Require(umami.ScopeAgentsWrite); err != nil {
 		return nil, err
 	}
 	if err := checkUUID("agent_version_id", id); err != nil {

@@ -109,9 +109,8 @@ func (p *Platform) RevokeKey(ctx context.Context, keyID string) (*umami.APIKey, 
 // Lookups are cached for a short TTL; expiry and revocation are checked on
 // every call against the cached key.
 func (p *Platform) Authenticate(ctx context.Context, secret string) (*umami.Principal, error) {
-	bad := umami.Errorf(umami.EInvalidAPIKey, "the API key is invalid, revoked or expired")
 	if !umami.WellFormedKey(secret) {
-		return nil, bad
+		return nil, errBadKey
 	}
 	hash := umami.HashKey(secret)
 	now := p.Now()
@@ -122,18 +121,22 @@ func (p *Platform) Authenticate(ctx context.Context, secret string) (*umami.Prin
 			return err
 		})
 		if umami.ErrorCode(err) == umami.ENotFound {
-			return nil, bad
+			return nil, errBadKey
 		} else if err != nil {
 			return nil, fmt.Errorf("look up key: %w", err)
 		}
 		p.keys.put(hash, k, now)
 	}
 	if !k.Active(now) {
-		return nil, bad
+		return nil, errBadKey
 	}
 	p.keys.markUsed(k.ID, now)
 	return k.Principal(), nil
 }
+
+// errBadKey answers every key that does not authenticate, whatever the
+// reason, so that the answer reveals nothing about which keys exist.
+var errBadKey = umami.Errorf(umami.EInvalidAPIKey, "the API key is invalid, revoked or expired")
 
 // FlushKeyUsage writes the batched last-use times.
 func (p *Platform) FlushKeyUsage(ctx context.Context) error {

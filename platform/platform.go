@@ -71,9 +71,6 @@ func (p *Platform) Now() time.Time { return p.now().UTC().Truncate(time.Microsec
 // newID returns a time-ordered UUID (v7).
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// require checks that the principal carries scope s.
-func require(pr *umami.Principal, s umami.Scope) error { return pr.Require(s) }
-
 // orgOf returns the org a request acts on: the given org_id, which must be
 // the principal's, or the principal's own when none was given.
 func orgOf(pr *umami.Principal, orgID string) (string, error) {

@@ -57,7 +57,7 @@ func printableASCII(s string) bool {
 // CreateRun queues a run of a published version. With an idempotency key,
 // a repeat of the same request returns the first run and replayed=true.
 func (p *Platform) CreateRun(ctx context.Context, pr *umami.Principal, in CreateRunInput) (run *umami.Run, replayed bool, err error) {
-	if err := require(pr, umami.ScopeRunsCreate); err != nil {
+	if err := pr.Require(umami.ScopeRunsCreate); err != nil {
 		return nil, false, err
 	}
 	if in.OrgID == "" {
@@ -128,7 +128,7 @@ func (p *Platform) createRun(ctx context.Context, tx umami.Tx, in CreateRunInput
 
 // GetRun returns a run of the principal's org.
 func (p *Platform) GetRun(ctx context.Context, pr *umami.Principal, id string) (run *umami.Run, err error) {
-	if err := require(pr, umami.ScopeRunsRead); err != nil {
+	if err := pr.Require(umami.ScopeRunsRead); err != nil {
 		return nil, err
 	}
 	if err := checkUUID("run_id", id); err != nil {
@@ -153,7 +153,7 @@ type ListRunsInput struct {
 // ListRuns lists an org's runs, newest first.
 func (p *Platform) ListRuns(ctx context.Context, pr *umami.Principal, in ListRunsInput) (List[*umami.Run], error) {
 	var out List[*umami.Run]
-	if err := require(pr, umami.ScopeRunsRead); err != nil {
+	if err := pr.Require(umami.ScopeRunsRead); err != nil {
 		return out, err
 	}
 	orgID, err := orgOf(pr, in.OrgID)
@@ -183,7 +183,7 @@ func (p *Platform) ListRuns(ctx context.Context, pr *umami.Principal, in ListRun
 
 // ListRunSteps returns the steps of a run of the principal's org.
 func (p *Platform) ListRunSteps(ctx context.Context, pr *umami.Principal, id string) (steps []umami.RunStep, err error) {
-	if err := require(pr, umami.ScopeRunsRead); err != nil {
+	if err := pr.Require(umami.ScopeRunsRead); err != nil {
 		return nil, err
 	}
 	if err := checkUUID("run_id", id); err != nil {
@@ -206,7 +206,7 @@ func (p *Platform) ListRunSteps(ctx context.Context, pr *umami.Principal, id str
 // the status change and cancels its model call. Canceling a canceled run
 // returns it unchanged; a finished run cannot be canceled.
 func (p *Platform) CancelRun(ctx context.Context, pr *umami.Principal, id string) (run *umami.Run, err error) {
-	if err := require(pr, umami.ScopeRunsCreate); err != nil {
+	if err := pr.Require(umami.ScopeRunsCreate); err != nil {
 		return nil, err
 	}
 	if err := checkUUID("run_id", id); err != nil {

@@ -148,6 +148,4 @@ func (db *DB) Exec(ctx context.Context, fn func(umami.Tx) error) error {
 
 // View runs fn on the pool without a transaction: each statement sees the
 // latest committed data, as the Store contract allows.
-func (db *DB) View(ctx context.Context, fn func(umami.Tx) error) error {
-	return translate(fn(&Tx{q: db.pool, db: db}))
-}
+func (db *DB) View(ctx context.Context, fn func(umami.Tx) error) error { return db.Exec(ctx, fn) }

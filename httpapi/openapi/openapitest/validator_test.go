@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/umamiai/umami/httpapi/openapi"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/umamiai/umami/httpapi/openapi"
 )
 
 // fakeTB records Errorf calls instead of failing the test, so that the
