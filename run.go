@@ -115,6 +115,13 @@ type RunJobArgs struct {
 // Kind names the job kind in the queue.
 func (RunJobArgs) Kind() string { return "run" }
 
+// RunFinish is a run's outcome written into its fields, and the steps that
+// produced it, for Tx.FinishRuns.
+type RunFinish struct {
+	Run   *Run
+	Steps []RunStep
+}
+
 // Outcome is what executing a run produced: an output, or an error.
 type Outcome struct {
 	Output string

@@ -18,7 +18,7 @@ type Store interface {
 	// not depend on consistency across them (Update gives that).
 	View(ctx context.Context, fn func(Tx) error) error
 	// Exec runs fn with write access for operations that are atomic on
-	// their own (StartRun, FinishRun): SQLite wraps them in its in-process
+	// their own (StartRuns, FinishRuns): SQLite wraps them in its in-process
 	// write transaction; PostgreSQL sends each as one autocommit statement,
 	// saving the BEGIN and COMMIT round trips. Several calls in fn are not
 	// atomic together: use Update for that.
@@ -60,7 +60,8 @@ type Tx interface {
 	// published version.
 	PublishAgentVersion(ctx context.Context, orgID, id string, at time.Time) error
 
-	CreateRun(ctx context.Context, r *Run) error
+	// CreateRuns stores new runs.
+	CreateRuns(ctx context.Context, runs ...*Run) error
 	// GetRun finds a run; an empty orgID matches any org (for workers).
 	GetRun(ctx context.Context, orgID, id string) (*Run, error)
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
@@ -69,14 +70,16 @@ type Tx interface {
 	// and reports whether it did.
 	UpdateRun(ctx context.Context, r *Run, from ...string) (bool, error)
 	AddRunSteps(ctx context.Context, steps []RunStep) error
-	// StartRun atomically moves a queued or running run to running for a
-	// new attempt (attempt+1; started_at set if unset) and returns it. It
-	// returns an ENotFound error when no such run is queued or running.
-	StartRun(ctx context.Context, id string, at time.Time) (*Run, error)
-	// FinishRun atomically writes r's outcome (as UpdateRun) if the stored
-	// status is running and appends steps (as AddRunSteps); it reports
-	// whether it did, writing nothing otherwise.
-	FinishRun(ctx context.Context, r *Run, steps []RunStep) (bool, error)
+	// StartRuns atomically moves each queued or running run of ids to
+	// running for a new attempt (attempt+1; started_at set to at if unset)
+	// and returns the runs in the order of ids, nil for an id that names no
+	// queued or running run. An id given twice is started once.
+	StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*Run, error)
+	// FinishRuns atomically writes each run's outcome (as UpdateRun) if its
+	// stored status is running and appends its steps (as AddRunSteps). It
+	// reports, in order, whether each applied; one that did not wrote
+	// nothing.
+	FinishRuns(ctx context.Context, fs ...RunFinish) ([]bool, error)
 	ListRunSteps(ctx context.Context, runID string) ([]RunStep, error)
 
 	// GetIdempotencyKey returns a key recorded at or after since.
@@ -85,9 +88,9 @@ type Tx interface {
 	PutIdempotencyKey(ctx context.Context, k *IdempotencyKey) error
 	DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int, error)
 
-	// EnqueueRun inserts the job that executes a run, in this transaction,
-	// and returns the job's id.
-	EnqueueRun(ctx context.Context, args RunJobArgs) (int64, error)
+	// EnqueueRuns inserts the jobs that execute runs, in this transaction,
+	// and returns the jobs' ids in order.
+	EnqueueRuns(ctx context.Context, args ...RunJobArgs) ([]int64, error)
 	// CancelJob cancels a queued job and asks a running one to stop.
 	CancelJob(ctx context.Context, jobID int64) error
 	// ListOrphanedRuns returns runs still queued or running whose job has

@@ -40,6 +40,7 @@ type Platform struct {
 	log       *slog.Logger
 	keys      keyCache
 	versions  versionCache
+	runBatches
 }
 
 // New returns a Platform.
@@ -57,6 +58,7 @@ func New(cfg Config) *Platform {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
+	p.runBatches = p.newRunBatches()
 	p.keys = keyCache{ttl: cfg.KeyCacheTTL, entries: map[string]cachedKey{}, used: map[string]time.Time{}}
 	if p.keys.ttl <= 0 {
 		p.keys.ttl = 2 * time.Second

@@ -76,12 +76,19 @@ func (p *Platform) CreateRun(ctx context.Context, pr *umami.Principal, in Create
 	if v.Status != umami.VersionPublished {
 		return nil, false, invalid("agent_version_id %s is a draft; publish it before running it", v.ID)
 	}
+	if in.IdempotencyKey == "" {
+		run, err = p.creates.Do(ctx, p.newRun(in, v))
+		if err != nil {
+			return nil, false, fmt.Errorf("create run: %w", err)
+		}
+		return run, false, nil
+	}
 	create := func(tx umami.Tx) error {
-		run, replayed, err = p.createRun(ctx, tx, in, v)
+		run, replayed, err = p.createKeyedRun(ctx, tx, in, v)
 		return err
 	}
 	err = p.store.Update(ctx, create)
-	if in.IdempotencyKey != "" && umami.ErrorCode(err) == umami.EConflict {
+	if umami.ErrorCode(err) == umami.EConflict {
 		// A concurrent request with the same key committed first (on
 		// PostgreSQL writers do not queue): retry, which replays its run.
 		err = p.store.Update(ctx, create)
@@ -92,37 +99,52 @@ func (p *Platform) CreateRun(ctx context.Context, pr *umami.Principal, in Create
 	return run, replayed, nil
 }
 
-// createRun inserts the run and its job, or returns the run an earlier
-// request with the same idempotency key made. v is published: published
-// versions never change, so it was read before the write transaction.
-func (p *Platform) createRun(ctx context.Context, tx umami.Tx, in CreateRunInput, v *umami.AgentVersion) (*umami.Run, bool, error) {
-	now := p.Now()
-	if in.IdempotencyKey != "" {
-		k, err := tx.GetIdempotencyKey(ctx, in.OrgID, in.IdempotencyKey, now.Add(-umami.IdempotencyTTL))
-		if err == nil {
-			if k.RequestHash != in.hash() {
-				return nil, false, umami.Errorf(umami.EIdempotency,
-					"Idempotency-Key %q was already used with a different request body", in.IdempotencyKey)
-			}
-			run, err := tx.GetRun(ctx, in.OrgID, k.RunID)
-			return run, true, err
-		} else if umami.ErrorCode(err) != umami.ENotFound {
-			return nil, false, err
+// newRun returns the queued run that in asks for. v is published:
+// published versions never change, so it was read before the write.
+func (p *Platform) newRun(in CreateRunInput, v *umami.AgentVersion) *umami.Run {
+	return &umami.Run{ID: newID(), OrgID: in.OrgID, AgentID: v.AgentID, AgentVersionID: v.ID,
+		Status: umami.RunQueued, Input: in.Input, Metadata: emptyIfNil(in.Metadata), CreatedAt: p.Now()}
+}
+
+// insertRuns enqueues the runs' jobs and stores the runs, in tx.
+func insertRuns(ctx context.Context, tx umami.Tx, runs ...*umami.Run) error {
+	args := make([]umami.RunJobArgs, len(runs))
+	for i, r := range runs {
+		args[i] = umami.RunJobArgs{RunID: r.ID}
+	}
+	jobIDs, err := tx.EnqueueRuns(ctx, args...)
+	if err != nil {
+		return err
+	}
+	for i, r := range runs {
+		r.JobID = jobIDs[i]
+	}
+	return tx.CreateRuns(ctx, runs...)
+}
+
+// createKeyedRun creates the run of a request with an idempotency key, or
+// returns the run an earlier request with the same key made. The key is
+// checked and recorded in the run's own transaction, so these creations
+// are not batched.
+func (p *Platform) createKeyedRun(ctx context.Context, tx umami.Tx, in CreateRunInput, v *umami.AgentVersion) (*umami.Run, bool, error) {
+	since := p.Now().Add(-umami.IdempotencyTTL)
+	k, err := tx.GetIdempotencyKey(ctx, in.OrgID, in.IdempotencyKey, since)
+	if err == nil {
+		if k.RequestHash != in.hash() {
+			return nil, false, umami.Errorf(umami.EIdempotency,
+				"Idempotency-Key %q was already used with a different request body", in.IdempotencyKey)
 		}
-	}
-	run := &umami.Run{ID: newID(), OrgID: in.OrgID, AgentID: v.AgentID, AgentVersionID: v.ID,
-		Status: umami.RunQueued, Input: in.Input, Metadata: emptyIfNil(in.Metadata), CreatedAt: now}
-	var err error
-	if run.JobID, err = tx.EnqueueRun(ctx, umami.RunJobArgs{RunID: run.ID}); err != nil {
+		run, err := tx.GetRun(ctx, in.OrgID, k.RunID)
+		return run, true, err
+	} else if umami.ErrorCode(err) != umami.ENotFound {
 		return nil, false, err
 	}
-	if err := tx.CreateRun(ctx, run); err != nil {
+	run := p.newRun(in, v)
+	if err := insertRuns(ctx, tx, run); err != nil {
 		return nil, false, err
 	}
-	if in.IdempotencyKey != "" {
-		err = tx.PutIdempotencyKey(ctx, &umami.IdempotencyKey{OrgID: in.OrgID, Key: in.IdempotencyKey,
-			RequestHash: in.hash(), RunID: run.ID, CreatedAt: now})
-	}
+	err = tx.PutIdempotencyKey(ctx, &umami.IdempotencyKey{OrgID: in.OrgID, Key: in.IdempotencyKey,
+		RequestHash: in.hash(), RunID: run.ID, CreatedAt: run.CreatedAt})
 	return run, false, err
 }
 
@@ -241,14 +263,11 @@ var ErrRunFinished = errors.New("run already finished")
 // worker: it starts again from the beginning. ErrRunFinished means there is
 // nothing to do (the run ended, was canceled, or does not exist).
 func (p *Platform) StartRun(ctx context.Context, runID string) (run *umami.Run, v *umami.AgentVersion, err error) {
-	err = p.store.Exec(ctx, func(tx umami.Tx) error {
-		run, err = tx.StartRun(ctx, runID, p.Now())
-		return err
-	})
-	if umami.ErrorCode(err) == umami.ENotFound {
-		return nil, nil, ErrRunFinished
-	} else if err != nil {
+	if run, err = p.starts.Do(ctx, runID); err != nil {
 		return nil, nil, err
+	}
+	if run == nil {
+		return nil, nil, ErrRunFinished
 	}
 	if v, err = p.version(ctx, run.OrgID, run.AgentVersionID); err != nil {
 		return nil, nil, err
@@ -267,11 +286,7 @@ func (p *Platform) FinishRun(ctx context.Context, run *umami.Run, out umami.Outc
 	} else {
 		run.Output = &out.Output
 	}
-	err = p.store.Exec(ctx, func(tx umami.Tx) error {
-		done, err = tx.FinishRun(ctx, run, out.Steps)
-		return err
-	})
-	return done, err
+	return p.finishes.Do(ctx, umami.RunFinish{Run: run, Steps: out.Steps})
 }
 
 // IsCanceled reports whether a run has been canceled, for workers watching it.

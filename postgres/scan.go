@@ -65,11 +65,11 @@ func runError(code, message *string) *umami.RunError {
 	return &umami.RunError{Code: *code, Message: deref(message, "")}
 }
 
-func errorParts(e *umami.RunError) (code, message any) {
+func errorParts(e *umami.RunError) (code, message *string) {
 	if e == nil {
 		return nil, nil
 	}
-	return e.Code, e.Message
+	return &e.Code, &e.Message
 }
 
 func deref[T any](p *T, fallback T) T {

@@ -276,15 +276,53 @@ func scanVersion(r rowScanner) (*umami.AgentVersion, error) {
 const runColumns = `id, org_id, agent_id, agent_version_id, status, input, output, error_code, error_message,
 	input_tokens, output_tokens, metadata, job_id, attempt, created_at, started_at, completed_at`
 
-// CreateRun stores a new run.
-func (t *Tx) CreateRun(ctx context.Context, r *umami.Run) error {
-	code, msg := errorParts(r.Error)
+// CreateRuns stores new runs in one statement.
+func (t *Tx) CreateRuns(ctx context.Context, runs ...*umami.Run) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	c := newRunColumns(len(runs))
+	for i, r := range runs {
+		c.set(i, r)
+	}
 	_, err := t.q.Exec(ctx, `INSERT INTO runs (`+runColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		r.ID, r.OrgID, r.AgentID, r.AgentVersionID, r.Status, r.Input, r.Output, code, msg,
-		r.Usage.InputTokens, r.Usage.OutputTokens, toJSON(r.Metadata), r.JobID, r.Attempt,
-		r.CreatedAt, r.StartedAt, r.CompletedAt)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::int[], $11::int[], $12::jsonb[], $13::bigint[], $14::int[],
+			$15::timestamptz[], $16::timestamptz[], $17::timestamptz[])`,
+		c.id, c.orgID, c.agentID, c.versionID, c.status, c.input, c.output, c.code, c.msg, c.inTokens, c.outTokens,
+		c.metadata, c.jobID, c.attempt, c.created, c.started, c.completed)
 	return conflict(err, "run")
+}
+
+// runArrays holds runs column by column, as the batched statements take them.
+type runArrays struct {
+	id, orgID, agentID, versionID, status, input []string
+	output, code, msg                            []*string
+	inTokens, outTokens, attempt                 []int
+	metadata                                     []string
+	jobID                                        []int64
+	created                                      []time.Time
+	started, completed                           []*time.Time
+}
+
+func newRunColumns(n int) *runArrays {
+	return &runArrays{
+		id: make([]string, n), orgID: make([]string, n), agentID: make([]string, n), versionID: make([]string, n),
+		status: make([]string, n), input: make([]string, n),
+		output: make([]*string, n), code: make([]*string, n), msg: make([]*string, n),
+		inTokens: make([]int, n), outTokens: make([]int, n), attempt: make([]int, n),
+		metadata: make([]string, n), jobID: make([]int64, n),
+		created: make([]time.Time, n), started: make([]*time.Time, n), completed: make([]*time.Time, n),
+	}
+}
+
+func (c *runArrays) set(i int, r *umami.Run) {
+	c.id[i], c.orgID[i], c.agentID[i], c.versionID[i] = r.ID, r.OrgID, r.AgentID, r.AgentVersionID
+	c.status[i], c.input[i], c.output[i] = r.Status, r.Input, r.Output
+	c.code[i], c.msg[i] = errorParts(r.Error)
+	c.inTokens[i], c.outTokens[i], c.attempt[i] = r.Usage.InputTokens, r.Usage.OutputTokens, r.Attempt
+	c.metadata[i], c.jobID[i] = toJSON(r.Metadata), r.JobID
+	c.created[i], c.started[i], c.completed[i] = r.CreatedAt, r.StartedAt, r.CompletedAt
 }
 
 // GetRun finds a run; an empty orgID matches any org.
@@ -396,68 +434,130 @@ func queueStep(b *pgx.Batch, s umami.RunStep) {
 		s.RunID, s.Type, s.Name, s.Input, s.Output, code, msg, in, out, s.StartedAt, s.CompletedAt)
 }
 
-// StartRun moves a queued or running run to running for a new attempt, in
-// one statement.
-func (t *Tx) StartRun(ctx context.Context, id string, at time.Time) (*umami.Run, error) {
-	if !validID(id) {
-		return nil, notFoundID("startable run", id)
+// StartRuns moves queued or running runs to running for a new attempt, in
+// one statement. Rows are locked in id order, so that two batches sharing
+// runs cannot deadlock.
+func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*umami.Run, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if validID(id) {
+			valid = append(valid, id)
+		}
 	}
-	r, err := scanRun(t.q.QueryRow(ctx, `UPDATE runs SET status = 'running', attempt = attempt + 1,
-		started_at = COALESCE(started_at, $2) WHERE id = $1 AND status IN ('queued', 'running') RETURNING `+runColumns,
-		id, at))
-	return r, notFound(err, "startable run", id)
+	slices.Sort(valid)
+	out := make([]*umami.Run, len(ids))
+	if len(valid) == 0 {
+		return out, nil
+	}
+	rows, err := t.q.Query(ctx, `UPDATE runs r SET status = 'running', attempt = r.attempt + 1,
+		started_at = COALESCE(r.started_at, $1)
+		FROM (SELECT DISTINCT id FROM unnest($2::uuid[]) AS u(id) ORDER BY id) u
+		WHERE r.id = u.id AND r.status IN ('queued', 'running') RETURNING `+prefixed("r.", runColumns), at, valid)
+	started, err := queryAll(rows, err, scanRun)
+	if err != nil {
+		return nil, fmt.Errorf("start runs: %w", err)
+	}
+	byID := make(map[string]*umami.Run, len(started))
+	for _, r := range started {
+		byID[r.ID] = r
+	}
+	for i, id := range ids {
+		out[i] = byID[strings.ToLower(id)]
+	}
+	return out, nil
 }
 
-// finishRun updates a running run and appends its steps in one statement:
-// the steps are inserted only if the update applied, numbered after the
-// run's existing steps (the update holds the run's row lock).
-const finishRun = `WITH u AS (
-	UPDATE runs SET status = $1, output = $2, error_code = $3, error_message = $4, input_tokens = $5,
-		output_tokens = $6, attempt = $7, started_at = $8, completed_at = $9
-	WHERE id = $10 AND status = 'running' RETURNING id
-), base AS (
-	SELECT COALESCE(MAX(idx), -1) + 1 AS n FROM run_steps WHERE run_id = $10
+// finishRuns updates running runs and appends their steps in one
+// statement: a run's steps are inserted only if its update applied,
+// numbered after its existing steps (the update holds the run's row lock).
+const finishRuns = `WITH f AS (
+	SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
+		$8::int[], $9::timestamptz[], $10::timestamptz[])
+		AS f(id, status, output, error_code, error_message, input_tokens, output_tokens, attempt, started_at, completed_at)
+	ORDER BY id
+), u AS (
+	UPDATE runs r SET status = f.status, output = f.output, error_code = f.error_code, error_message = f.error_message,
+		input_tokens = f.input_tokens, output_tokens = f.output_tokens, attempt = f.attempt,
+		started_at = f.started_at, completed_at = f.completed_at
+	FROM f WHERE r.id = f.id AND r.status = 'running' RETURNING r.id
+), s AS (
+	SELECT * FROM unnest($11::uuid[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+		$18::int[], $19::int[], $20::timestamptz[], $21::timestamptz[])
+		WITH ORDINALITY AS s(run_id, type, name, input, output, error_code, error_message,
+			input_tokens, output_tokens, started_at, completed_at, ord)
 ), ins AS (
 	INSERT INTO run_steps (run_id, idx, type, name, input, output, error_code, error_message,
 		input_tokens, output_tokens, started_at, completed_at)
-	SELECT u.id, base.n + s.ord - 1, s.type, s.name, s.input, s.output, s.error_code, s.error_message,
+	SELECT s.run_id,
+		(SELECT COALESCE(MAX(idx), -1) FROM run_steps x WHERE x.run_id = s.run_id)
+			+ row_number() OVER (PARTITION BY s.run_id ORDER BY s.ord),
+		s.type, s.name, s.input, s.output, s.error_code, s.error_message,
 		s.input_tokens, s.output_tokens, s.started_at, s.completed_at
-	FROM u, base, unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
-		$17::int[], $18::int[], $19::timestamptz[], $20::timestamptz[])
-		WITH ORDINALITY AS s(type, name, input, output, error_code, error_message,
-			input_tokens, output_tokens, started_at, completed_at, ord)
+	FROM s JOIN u ON u.id = s.run_id
 )
-SELECT count(*) FROM u`
+SELECT id FROM u`
 
-// FinishRun writes a running run's outcome and its steps, in one statement.
-func (t *Tx) FinishRun(ctx context.Context, r *umami.Run, steps []umami.RunStep) (bool, error) {
-	if !validID(r.ID) {
-		return false, nil
-	}
-	n := len(steps)
-	types, names, inputs, outputs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	codes, msgs := make([]*string, n), make([]*string, n)
-	ins, outs := make([]*int, n), make([]*int, n)
-	starts, ends := make([]time.Time, n), make([]time.Time, n)
-	for i, st := range steps {
-		types[i], names[i], inputs[i], outputs[i] = st.Type, st.Name, st.Input, st.Output
-		if st.Error != nil {
-			codes[i], msgs[i] = &st.Error.Code, &st.Error.Message
+// FinishRuns writes running runs' outcomes and their steps, in one statement.
+func (t *Tx) FinishRuns(ctx context.Context, fs ...umami.RunFinish) ([]bool, error) {
+	done := make([]bool, len(fs))
+	var runs []*umami.Run
+	var steps []umami.RunStep
+	for _, f := range fs {
+		if validID(f.Run.ID) {
+			runs = append(runs, f.Run)
+			for _, st := range f.Steps {
+				st.RunID = f.Run.ID
+				steps = append(steps, st)
+			}
 		}
-		if st.Usage != nil {
-			ins[i], outs[i] = &st.Usage.InputTokens, &st.Usage.OutputTokens
-		}
-		starts[i], ends[i] = st.StartedAt, st.CompletedAt
 	}
-	code, msg := errorParts(r.Error)
-	var updated int
-	err := t.q.QueryRow(ctx, finishRun, r.Status, r.Output, code, msg, r.Usage.InputTokens, r.Usage.OutputTokens,
-		r.Attempt, r.StartedAt, r.CompletedAt, r.ID,
-		types, names, inputs, outputs, codes, msgs, ins, outs, starts, ends).Scan(&updated)
+	if len(runs) == 0 {
+		return done, nil
+	}
+	c := newRunColumns(len(runs))
+	for i, r := range runs {
+		c.set(i, r)
+	}
+	st := newStepColumns(len(steps))
+	for i, s := range steps {
+		st.set(i, s)
+	}
+	rows, err := t.q.Query(ctx, finishRuns, c.id, c.status, c.output, c.code, c.msg, c.inTokens, c.outTokens,
+		c.attempt, c.started, c.completed,
+		st.runID, st.typ, st.name, st.input, st.output, st.code, st.msg, st.inTokens, st.outTokens, st.started, st.completed)
+	finished, err := queryAll(rows, err, func(r rowScanner) (id string, err error) { return id, r.Scan(&id) })
 	if err != nil {
-		return false, fmt.Errorf("finish run: %w", err)
+		return nil, fmt.Errorf("finish runs: %w", err)
 	}
-	return updated == 1, nil
+	for i, f := range fs {
+		done[i] = slices.Contains(finished, strings.ToLower(f.Run.ID))
+	}
+	return done, nil
+}
+
+// stepArrays holds steps column by column, as FinishRuns takes them.
+type stepArrays struct {
+	runID, typ, name, input, output []string
+	code, msg                       []*string
+	inTokens, outTokens             []*int
+	started, completed              []time.Time
+}
+
+func newStepColumns(n int) *stepArrays {
+	return &stepArrays{
+		runID: make([]string, n), typ: make([]string, n), name: make([]string, n), input: make([]string, n),
+		output: make([]string, n), code: make([]*string, n), msg: make([]*string, n),
+		inTokens: make([]*int, n), outTokens: make([]*int, n), started: make([]time.Time, n), completed: make([]time.Time, n),
+	}
+}
+
+func (c *stepArrays) set(i int, s umami.RunStep) {
+	c.runID[i], c.typ[i], c.name[i], c.input[i], c.output[i] = s.RunID, s.Type, s.Name, s.Input, s.Output
+	c.code[i], c.msg[i] = errorParts(s.Error)
+	if s.Usage != nil {
+		c.inTokens[i], c.outTokens[i] = &s.Usage.InputTokens, &s.Usage.OutputTokens
+	}
+	c.started[i], c.completed[i] = s.StartedAt, s.CompletedAt
 }
 
 // ListRunSteps lists a run's steps in order.
@@ -530,13 +630,13 @@ func (t *Tx) DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int, 
 	return int(tag.RowsAffected()), nil
 }
 
-// EnqueueRun inserts the run's job in this transaction.
-func (t *Tx) EnqueueRun(ctx context.Context, args umami.RunJobArgs) (int64, error) {
+// EnqueueRuns inserts the runs' jobs in this transaction.
+func (t *Tx) EnqueueRuns(ctx context.Context, args ...umami.RunJobArgs) ([]int64, error) {
 	tx, err := t.writeTx()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return t.db.inserter.InsertRun(ctx, tx, args)
+	return t.db.inserter.InsertRuns(ctx, tx, args...)
 }
 
 // CancelJob cancels a job in this transaction.

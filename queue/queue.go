@@ -6,6 +6,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -41,16 +42,34 @@ func NewInserter[TTx any](driver riverdriver.Driver[TTx]) (*Inserter[TTx], error
 	return &Inserter[TTx]{client: client}, nil
 }
 
-// InsertRun enqueues the job that executes a run, within tx.
-func (in *Inserter[TTx]) InsertRun(ctx context.Context, tx TTx, args umami.RunJobArgs) (int64, error) {
-	res, err := in.client.InsertTx(ctx, tx, args, &river.InsertOpts{
-		Queue:       QueueRuns,
-		MaxAttempts: RunMaxAttempts,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("insert run job: %w", err)
+// InsertRuns enqueues the jobs that execute runs, within tx, in one
+// statement, and returns the jobs' ids in the order of args.
+func (in *Inserter[TTx]) InsertRuns(ctx context.Context, tx TTx, args ...umami.RunJobArgs) ([]int64, error) {
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a, InsertOpts: &river.InsertOpts{Queue: QueueRuns, MaxAttempts: RunMaxAttempts}}
 	}
-	return res.Job.ID, nil
+	res, err := in.client.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("insert run jobs: %w", err)
+	}
+	// River returns the jobs in insertion order; match them by run id all
+	// the same, so that an order River does not promise cannot mix runs up.
+	byRun := make(map[string]int64, len(res))
+	for _, r := range res {
+		var a umami.RunJobArgs
+		if err := json.Unmarshal(r.Job.EncodedArgs, &a); err != nil {
+			return nil, fmt.Errorf("insert run jobs: args of job %d: %w", r.Job.ID, err)
+		}
+		byRun[a.RunID] = r.Job.ID
+	}
+	ids := make([]int64, len(args))
+	for i, a := range args {
+		if ids[i] = byRun[a.RunID]; ids[i] == 0 {
+			return nil, fmt.Errorf("insert run jobs: no job returned for run %s", a.RunID)
+		}
+	}
+	return ids, nil
 }
 
 // CancelJob cancels a job within tx: a queued job never starts; a running

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"database/sql"
 	"path/filepath"
 	"testing"
@@ -39,7 +40,7 @@ func benchStore(b *testing.B) (*DB, *umami.Run) {
 		if err := tx.CreateAgentVersion(ctx, v); err != nil {
 			return err
 		}
-		return tx.CreateRun(ctx, run)
+		return tx.CreateRuns(ctx, run)
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -74,22 +75,37 @@ func BenchmarkGetRun(b *testing.B) {
 	})
 }
 
-// BenchmarkCreateRun measures the write transaction of a run creation: the
-// River job and the run row.
-func BenchmarkCreateRun(b *testing.B) {
+// BenchmarkCreateRuns measures the write transaction of run creations (the
+// River jobs and the run rows) with one run per transaction and with 16, as
+// the platform's batches write them under load; ns/op is per run.
+func BenchmarkCreateRuns(b *testing.B) {
 	db, tmpl := benchStore(b)
 	ctx := context.Background()
-	for b.Loop() {
-		r := *tmpl
-		r.ID = uuid.Must(uuid.NewV7()).String()
-		err := db.Update(ctx, func(tx umami.Tx) (err error) {
-			if r.JobID, err = tx.EnqueueRun(ctx, umami.RunJobArgs{RunID: r.ID}); err != nil {
-				return err
+	for _, size := range []int{1, 16} {
+		b.Run(fmt.Sprint("batch=", size), func(b *testing.B) {
+			for b.Loop() {
+				runs := make([]*umami.Run, size)
+				args := make([]umami.RunJobArgs, size)
+				for i := range runs {
+					r := *tmpl
+					r.ID = uuid.Must(uuid.NewV7()).String()
+					runs[i], args[i] = &r, umami.RunJobArgs{RunID: r.ID}
+				}
+				err := db.Update(ctx, func(tx umami.Tx) error {
+					jobIDs, err := tx.EnqueueRuns(ctx, args...)
+					if err != nil {
+						return err
+					}
+					for i, r := range runs {
+						r.JobID = jobIDs[i]
+					}
+					return tx.CreateRuns(ctx, runs...)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
-			return tx.CreateRun(ctx, &r)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/run")
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
 	}
 }

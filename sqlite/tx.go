@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -242,15 +244,21 @@ func scanVersion(r rowScanner) (*umami.AgentVersion, error) {
 const runColumns = `id, org_id, agent_id, agent_version_id, status, input, output, error_code, error_message,
 	input_tokens, output_tokens, metadata, job_id, attempt, created_at, started_at, completed_at`
 
-// CreateRun stores a new run.
-func (t *Tx) CreateRun(ctx context.Context, r *umami.Run) error {
-	code, msg := errorParts(r.Error)
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO runs (`+runColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.OrgID, r.AgentID, r.AgentVersionID, r.Status, r.Input, nullString(r.Output), code, msg,
-		r.Usage.InputTokens, r.Usage.OutputTokens, toJSON(r.Metadata), r.JobID, r.Attempt,
-		micros(r.CreatedAt), nullMicros(r.StartedAt), nullMicros(r.CompletedAt))
-	return conflict(err, "run")
+// CreateRuns stores new runs, one statement each: in process, SQLite's
+// statements cost little, and the transaction is what is shared.
+func (t *Tx) CreateRuns(ctx context.Context, runs ...*umami.Run) error {
+	for _, r := range runs {
+		code, msg := errorParts(r.Error)
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO runs (`+runColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.OrgID, r.AgentID, r.AgentVersionID, r.Status, r.Input, nullString(r.Output), code, msg,
+			r.Usage.InputTokens, r.Usage.OutputTokens, toJSON(r.Metadata), r.JobID, r.Attempt,
+			micros(r.CreatedAt), nullMicros(r.StartedAt), nullMicros(r.CompletedAt))
+		if err != nil {
+			return conflict(err, "run")
+		}
+	}
+	return nil
 }
 
 // GetRun finds a run; an empty orgID matches any org.
@@ -336,21 +344,40 @@ func (t *Tx) AddRunSteps(ctx context.Context, steps []umami.RunStep) error {
 	return nil
 }
 
-// StartRun moves a queued or running run to running for a new attempt.
-func (t *Tx) StartRun(ctx context.Context, id string, at time.Time) (*umami.Run, error) {
-	r, err := scanRun(t.tx.QueryRowContext(ctx, `UPDATE runs SET status = 'running', attempt = attempt + 1,
-		started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued', 'running') RETURNING `+runColumns,
-		micros(at), id))
-	return r, notFound(err, "startable run", id)
+// StartRuns moves queued or running runs to running for a new attempt.
+func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*umami.Run, error) {
+	out := make([]*umami.Run, len(ids))
+	for i, id := range ids {
+		if j := slices.Index(ids[:i], id); j >= 0 {
+			out[i] = out[j] // started once
+			continue
+		}
+		r, err := scanRun(t.tx.QueryRowContext(ctx, `UPDATE runs SET status = 'running', attempt = attempt + 1,
+			started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued', 'running') RETURNING `+runColumns,
+			micros(at), id))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("start run %s: %w", id, err)
+		}
+		out[i] = r
+	}
+	return out, nil
 }
 
-// FinishRun writes a running run's outcome and its steps.
-func (t *Tx) FinishRun(ctx context.Context, r *umami.Run, steps []umami.RunStep) (bool, error) {
-	done, err := t.UpdateRun(ctx, r, umami.RunRunning)
-	if err != nil || !done {
-		return false, err
+// FinishRuns writes running runs' outcomes and their steps.
+func (t *Tx) FinishRuns(ctx context.Context, fs ...umami.RunFinish) ([]bool, error) {
+	done := make([]bool, len(fs))
+	for i, f := range fs {
+		ok, err := t.UpdateRun(ctx, f.Run, umami.RunRunning)
+		if err != nil {
+			return nil, err
+		}
+		if done[i] = ok; ok {
+			if err := t.AddRunSteps(ctx, f.Steps); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return true, t.AddRunSteps(ctx, steps)
+	return done, nil
 }
 
 // ListRunSteps lists a run's steps in order.
@@ -410,13 +437,13 @@ func (t *Tx) DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int, 
 	return int(n), err
 }
 
-// EnqueueRun inserts the run's job in this transaction.
-func (t *Tx) EnqueueRun(ctx context.Context, args umami.RunJobArgs) (int64, error) {
+// EnqueueRuns inserts the runs' jobs in this transaction.
+func (t *Tx) EnqueueRuns(ctx context.Context, args ...umami.RunJobArgs) ([]int64, error) {
 	tx, err := t.writeTx()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return t.db.inserter.InsertRun(ctx, tx, args)
+	return t.db.inserter.InsertRuns(ctx, tx, args...)
 }
 
 // CancelJob cancels a job in this transaction.

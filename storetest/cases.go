@@ -285,10 +285,7 @@ func testEnqueueTx(t *testing.T, h Harness) {
 		Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
 	boom := fmt.Errorf("boom")
 	err := s.Update(ctx, func(tx umami.Tx) (err error) {
-		if r.JobID, err = tx.EnqueueRun(ctx, umami.RunJobArgs{RunID: r.ID}); err != nil {
-			return err
-		}
-		if err := tx.CreateRun(ctx, r); err != nil {
+		if err := createRuns(tx, r); err != nil {
 			return err
 		}
 		return boom
@@ -346,10 +343,7 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 				r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
 					Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
 				errs <- s.Update(ctx, func(tx umami.Tx) (err error) {
-					if r.JobID, err = tx.EnqueueRun(ctx, umami.RunJobArgs{RunID: r.ID}); err != nil {
-						return err
-					}
-					return tx.CreateRun(ctx, r)
+					return createRuns(tx, r)
 				})
 			}
 		}()
@@ -398,13 +392,13 @@ func testStartAndFinish(t *testing.T, h Harness) {
 	r := f.newRun(t, s, "x")
 	first := now()
 	var started *umami.Run
-	exec(t, s, func(tx umami.Tx) (err error) { started, err = tx.StartRun(ctx, r.ID, first); return err })
+	exec(t, s, func(tx umami.Tx) (err error) { started, err = startRun(tx, r.ID, first); return err })
 	if started.Status != umami.RunRunning || started.Attempt != 1 || started.StartedAt == nil || !started.StartedAt.Equal(first) {
 		t.Fatalf("StartRun = %+v", started)
 	}
 	// A resumed attempt keeps the first start time.
 	exec(t, s, func(tx umami.Tx) (err error) {
-		started, err = tx.StartRun(ctx, r.ID, first.Add(time.Minute))
+		started, err = startRun(tx, r.ID, first.Add(time.Minute))
 		return err
 	})
 	if started.Attempt != 2 || !started.StartedAt.Equal(first) {
@@ -420,7 +414,7 @@ func testStartAndFinish(t *testing.T, h Harness) {
 			Error: &umami.RunError{Code: "tool_error", Message: "boom"}, StartedAt: first, CompletedAt: done},
 	}
 	var ok bool
-	exec(t, s, func(tx umami.Tx) (err error) { ok, err = tx.FinishRun(ctx, started, steps); return err })
+	exec(t, s, func(tx umami.Tx) (err error) { ok, err = finishRun(tx, started, steps); return err })
 	if !ok {
 		t.Fatal("FinishRun of a running run did not apply")
 	}
@@ -430,7 +424,7 @@ func testStartAndFinish(t *testing.T, h Harness) {
 	}
 	again := *started
 	again.Status, again.Output = umami.RunFailed, nil
-	exec(t, s, func(tx umami.Tx) (err error) { ok, err = tx.FinishRun(ctx, &again, steps); return err })
+	exec(t, s, func(tx umami.Tx) (err error) { ok, err = finishRun(tx, &again, steps); return err })
 	if ok {
 		t.Error("FinishRun applied to a finished run")
 	}
@@ -448,8 +442,117 @@ func testStartAndFinish(t *testing.T, h Harness) {
 		}
 		return nil
 	})
-	err = s.Exec(ctx, func(tx umami.Tx) error { _, err := tx.StartRun(ctx, r.ID, now()); return err })
-	wantCode(t, err, umami.ENotFound) // finished: nothing to start
-	err = s.Exec(ctx, func(tx umami.Tx) error { _, err := tx.StartRun(ctx, id(), now()); return err })
-	wantCode(t, err, umami.ENotFound)
+	exec(t, s, func(tx umami.Tx) (err error) { started, err = startRun(tx, r.ID, now()); return err })
+	if started != nil {
+		t.Errorf("StartRun of a finished run = %v; want nil", fmtRun(started))
+	}
+	exec(t, s, func(tx umami.Tx) (err error) { started, err = startRun(tx, id(), now()); return err })
+	if started != nil {
+		t.Errorf("StartRun of an unknown run = %v; want nil", fmtRun(started))
+	}
+}
+
+// testBatchedRuns creates, starts and finishes several runs per call, as
+// the platform's batches do, mixing items that apply with items that do not.
+func testBatchedRuns(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	runs := make([]*umami.Run, 4)
+	for i := range runs {
+		runs[i] = &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
+			Status: umami.RunQueued, Input: fmt.Sprint("input ", i), Metadata: map[string]string{"i": fmt.Sprint(i)},
+			CreatedAt: now()}
+	}
+	update(t, s, func(tx umami.Tx) error { return createRuns(tx, runs...) })
+	jobs := map[int64]bool{}
+	for _, r := range runs {
+		if got, err := getRun(t, s, f.org.ID, r.ID); err != nil || !reflect.DeepEqual(got, r) {
+			t.Fatalf("GetRun after CreateRuns =\n%v, %v\nwant\n%v", got, err, fmtRun(r))
+		}
+		if jobs[r.JobID] || h.JobState(t, s, r.JobID) != "available" {
+			t.Fatalf("run %s: job %d repeated or not available", r.ID, r.JobID)
+		}
+		jobs[r.JobID] = true
+	}
+
+	// Start: runs 0-2 (1 twice), a run that is not there; run 3 stays queued.
+	at := now()
+	var started []*umami.Run
+	unknown := id()
+	exec(t, s, func(tx umami.Tx) (err error) {
+		started, err = tx.StartRuns(ctx, at, runs[2].ID, unknown, runs[0].ID, runs[1].ID, runs[1].ID)
+		return err
+	})
+	if len(started) != 5 || started[1] != nil {
+		t.Fatalf("StartRuns returned %d runs, unknown id -> %v; want 5, nil", len(started), started[1])
+	}
+	for i, want := range []*umami.Run{runs[2], nil, runs[0], runs[1], runs[1]} {
+		if want == nil {
+			continue
+		}
+		if r := started[i]; r == nil || r.ID != want.ID || r.Status != umami.RunRunning || r.Attempt != 1 ||
+			r.StartedAt == nil || !r.StartedAt.Equal(at) {
+			t.Fatalf("StartRuns[%d] = %v; want %s running, attempt 1 (an id given twice starts once)", i, fmtRun(r), want.ID)
+		}
+	}
+
+	// Finish: run 0 with two steps, run 1 failed with one, run 2 canceled
+	// meanwhile (not applied, no steps), run 3 never started (not applied).
+	canceled := *started[0]
+	canceled.Status = umami.RunCanceled
+	update(t, s, func(tx umami.Tx) error { _, err := tx.UpdateRun(ctx, &canceled, umami.RunRunning); return err })
+	end := now()
+	out := "done"
+	r0, r1, r2, r3 := *started[2], *started[3], *started[0], *runs[3]
+	r0.Status, r0.Output, r0.CompletedAt, r0.Usage = umami.RunSucceeded, &out, &end, umami.Usage{InputTokens: 1, OutputTokens: 2}
+	r1.Status, r1.CompletedAt = umami.RunFailed, &end
+	r1.Error = &umami.RunError{Code: "model_error", Message: "no"}
+	r2.Status, r2.Output, r2.CompletedAt = umami.RunSucceeded, &out, &end
+	r3.Status, r3.Output, r3.CompletedAt = umami.RunSucceeded, &out, &end
+	step := func(runID, name string) umami.RunStep {
+		return umami.RunStep{RunID: runID, Type: umami.StepModelCall, Name: name, Input: "in", Output: "out",
+			Usage: &umami.Usage{InputTokens: 1, OutputTokens: 1}, StartedAt: at, CompletedAt: end}
+	}
+	steps := map[string][]umami.RunStep{
+		r0.ID: {step(r0.ID, "a"), step(r0.ID, "b")},
+		r1.ID: {step(r1.ID, "c")},
+		r2.ID: {step(r2.ID, "d")},
+		r3.ID: {step(r3.ID, "e")},
+	}
+	var done []bool
+	exec(t, s, func(tx umami.Tx) (err error) {
+		done, err = tx.FinishRuns(ctx, umami.RunFinish{Run: &r0, Steps: steps[r0.ID]},
+			umami.RunFinish{Run: &r2, Steps: steps[r2.ID]}, umami.RunFinish{Run: &r1, Steps: steps[r1.ID]},
+			umami.RunFinish{Run: &r3, Steps: steps[r3.ID]})
+		return err
+	})
+	if want := []bool{true, false, true, false}; !reflect.DeepEqual(done, want) {
+		t.Fatalf("FinishRuns = %v; want %v", done, want)
+	}
+	for _, want := range []*umami.Run{&r0, &r1, &canceled, runs[3]} {
+		got, err := getRun(t, s, f.org.ID, want.ID)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("after FinishRuns =\n%v, %v\nwant\n%v", got, err, fmtRun(want))
+		}
+	}
+	view(t, s, func(tx umami.Tx) error {
+		for _, r := range []*umami.Run{&r0, &r1, &r2, &r3} {
+			list, err := tx.ListRunSteps(ctx, r.ID)
+			want := steps[r.ID]
+			if r == &r2 || r == &r3 {
+				want = nil
+			}
+			if err != nil || len(list) != len(want) {
+				t.Fatalf("run %s: %d steps, %v; want %d", r.ID, len(list), err, len(want))
+			}
+			for i := range list {
+				w := want[i]
+				w.Index = i
+				if !reflect.DeepEqual(list[i], w) {
+					t.Errorf("run %s step %d = %+v; want %+v", r.ID, i, list[i], w)
+				}
+			}
+		}
+		return nil
+	})
 }

@@ -44,6 +44,8 @@ func Run(t *testing.T, h Harness) {
 		"OrphanedRuns":           testOrphans,
 		"ConcurrentWriters":      testConcurrentWriters,
 		"NotFoundIsAnError":      testNotFound,
+		"StartAndFinish":         testStartAndFinish,
+		"BatchedRuns":            testBatchedRuns,
 	}
 	for name, fn := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -100,12 +102,41 @@ func (f fixture) newRun(t *testing.T, s umami.Store, input string) *umami.Run {
 	r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
 		Status: umami.RunQueued, Input: input, Metadata: map[string]string{"k": "v"}, CreatedAt: now()}
 	update(t, s, func(tx umami.Tx) (err error) {
-		if r.JobID, err = tx.EnqueueRun(ctx, umami.RunJobArgs{RunID: r.ID}); err != nil {
-			return err
-		}
-		return tx.CreateRun(ctx, r)
+		return createRuns(tx, r)
 	})
 	return r
+}
+
+// createRuns enqueues the runs' jobs and stores the runs, as the platform does.
+func createRuns(tx umami.Tx, runs ...*umami.Run) error {
+	args := make([]umami.RunJobArgs, len(runs))
+	for i, r := range runs {
+		args[i] = umami.RunJobArgs{RunID: r.ID}
+	}
+	jobIDs, err := tx.EnqueueRuns(ctx, args...)
+	if err != nil {
+		return err
+	}
+	for i, r := range runs {
+		r.JobID = jobIDs[i]
+	}
+	return tx.CreateRuns(ctx, runs...)
+}
+
+func startRun(tx umami.Tx, id string, at time.Time) (*umami.Run, error) {
+	runs, err := tx.StartRuns(ctx, at, id)
+	if err != nil {
+		return nil, err
+	}
+	return runs[0], nil
+}
+
+func finishRun(tx umami.Tx, r *umami.Run, steps []umami.RunStep) (bool, error) {
+	done, err := tx.FinishRuns(ctx, umami.RunFinish{Run: r, Steps: steps})
+	if err != nil {
+		return false, err
+	}
+	return done[0], nil
 }
 
 func getRun(t *testing.T, s umami.Store, orgID, runID string) (*umami.Run, error) {
