@@ -22,10 +22,11 @@ var migrations embed.FS
 // ("umami" in ASCII), so that nodes starting together migrate one at a time.
 const migrationLock int64 = 0x756d616d69
 
-// pgvector 0.5.0 brought HNSW indexes.
+// pgvector 0.5.0 brought HNSW indexes, 0.7.0 the halfvec type that indexes
+// embeddings longer than 2,000 dimensions.
 const (
 	vectorExtension  = "vector"
-	vectorMinVersion = "0.5.0"
+	vectorMinVersion = "0.7.0"
 )
 
 // migrate applies pending migrations, each in its own transaction, then
@@ -135,7 +136,7 @@ func ensureExtension(ctx context.Context, conn *pgx.Conn, name, minVersion strin
 		return fmt.Errorf("check extension %s: %w", name, err)
 	}
 	if v := deref(installed, available); versionLess(v, minVersion) {
-		return fmt.Errorf("PostgreSQL extension %q is version %s; umami needs %s or later (HNSW indexes): "+
+		return fmt.Errorf("PostgreSQL extension %q is version %s; umami needs %s or later (HNSW indexes on vector and halfvec): "+
 			"install a newer pgvector (scripts/install-pgvector.sh) and run ALTER EXTENSION %s UPDATE", name, v, minVersion, name)
 	}
 	if installed != nil {

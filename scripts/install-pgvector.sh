@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the pgvector extension (`CREATE EXTENSION vector`, HNSW indexes need
-# pgvector >= 0.5) available to the local PostgreSQL 15, for the scale-out
+# pgvector >= 0.7) available to the local PostgreSQL 15, for the scale-out
 # deployment and the postgres package's tests.
 #
 # Does nothing when $(pg_config --sharedir)/extension/vector.control exists.
