@@ -10,17 +10,17 @@ import (
 
 // routes lists every route in one place, with the scope its key needs:
 // checked before the request is decoded, so a key without it gets 403
-// whatever it sends (the platform checks again). With api false (a worker node) only
-// the health checks, the metrics and the OpenAPI document are served.
+// whatever it sends (the platform checks again). With api false (a worker
+// node) only the health checks and the metrics are served.
 func (s *Server) routes(api bool) {
 	s.mux.HandleFunc("/", s.unrouted) // least specific: only what nothing else matches
 	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
 	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
-	s.handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
 	s.handle("GET /metrics", s.metrics)
 	if !api {
 		return
 	}
+	s.handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
 	s.handle("POST /api/v1/agents", s.authed(umami.ScopeAgentsWrite, s.createAgent))
 	s.handle("GET /api/v1/agents", s.authed(umami.ScopeAgentsRead, s.listAgents))
 	s.handle("GET /api/v1/agents/{agent_id}", s.authed(umami.ScopeAgentsRead, s.getAgent))

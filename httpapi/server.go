@@ -38,8 +38,7 @@ type Config struct {
 	Logger   *slog.Logger
 	// Ready is the readiness check behind /readyz; nil means always ready.
 	Ready func(ctx context.Context) error
-	// APIDisabled serves only /healthz, /readyz, /metrics and /openapi.json
-	// (worker nodes).
+	// APIDisabled serves only /healthz, /readyz and /metrics (worker nodes).
 	APIDisabled bool
 	// Metrics counts requests and is served at /metrics; nil means a fresh set.
 	Metrics *metrics.Metrics

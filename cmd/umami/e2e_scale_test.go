@@ -125,10 +125,12 @@ func TestScaleOut(t *testing.T) {
 	if n := c.count(`SELECT count(DISTINCT attempted_by[array_length(attempted_by, 1)]) FROM river_job`); n != 2 {
 		t.Errorf("jobs were worked by %d River clients, want both workers", n)
 	}
-	// A worker node serves health and readiness, not the API.
+	// A worker node serves health, readiness and metrics, not the API.
 	w := newAPI(t, c.workers[0].baseURL, c.demo.APIKey)
-	if st, _ := w.do("GET", "/api/v1/agent-runs", nil); st != http.StatusNotFound {
-		t.Errorf("GET /api/v1/agent-runs on a worker node = %d, want 404", st)
+	for _, path := range []string{"/api/v1/agent-runs", "/openapi.json"} {
+		if st, _ := w.do("GET", path, nil); st != http.StatusNotFound {
+			t.Errorf("GET %s on a worker node = %d, want 404", path, st)
+		}
 	}
 	if st, _ := w.do("GET", "/readyz", nil); st != http.StatusOK {
 		t.Errorf("GET /readyz on a worker node = %d", st)
