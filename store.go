@@ -13,7 +13,8 @@ type Store interface {
 	// nil and rolled back otherwise. Jobs enqueued through the Tx commit or
 	// roll back with it.
 	Update(ctx context.Context, fn func(Tx) error) error
-	// View runs fn with read-only access. Each statement sees the latest
+	// View runs fn with read-only access: writes in fn fail and leave
+	// nothing. Each statement sees the latest
 	// committed data; statements are not held to one snapshot, so fn must
 	// not depend on consistency across them (Update gives that).
 	View(ctx context.Context, fn func(Tx) error) error
@@ -31,7 +32,11 @@ type Store interface {
 
 // Tx is one transaction. Getters return an *Error with code ENotFound when
 // nothing matches, never a nil object and a nil error. Methods that take an
-// orgID only see that org's objects.
+// orgID, or an object that has one, only see and write that org's objects.
+// Creating an object whose id (or key hash, or user email) exists is an
+// *Error with code EConflict. ListAPIKeys, ListAgents, ListAgentVersions
+// and ListRuns are newest first, ListOrgs oldest first; those that take a
+// Page resume after Page.After, the id of the last item seen.
 type Tx interface {
 	CreateOrg(ctx context.Context, o *Org) error
 	GetOrg(ctx context.Context, id string) (*Org, error)
@@ -66,25 +71,29 @@ type Tx interface {
 	GetRun(ctx context.Context, orgID, id string) (*Run, error)
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, error)
 	// UpdateRun writes the mutable fields of r (status, output, error, usage,
-	// attempt, started_at, completed_at) if the stored status is one of from,
-	// and reports whether it did.
+	// attempt, started_at, completed_at) if it is a run of r.OrgID whose
+	// stored status is one of from, and reports whether it did.
 	UpdateRun(ctx context.Context, r *Run, from ...string) (bool, error)
 	AddRunSteps(ctx context.Context, steps []RunStep) error
 	// StartRuns atomically moves each queued or running run of ids to
 	// running for a new attempt (attempt+1; started_at set to at if unset)
 	// and returns the runs in the order of ids, nil for an id that names no
-	// queued or running run. An id given twice is started once.
+	// queued or running run. An id given twice is started once: the later
+	// occurrences get nil.
 	StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*Run, error)
 	// FinishRuns atomically writes each run's outcome (as UpdateRun) if its
-	// stored status is running and appends its steps (as AddRunSteps). It
-	// reports, in order, whether each applied; one that did not wrote
-	// nothing.
+	// stored status is running and its stored attempt is Run.Attempt (a
+	// stale attempt, since resumed elsewhere, does not finish it), and
+	// appends its steps (as AddRunSteps). It reports, in order, whether
+	// each applied; one that did not wrote nothing. Of finishes of the same
+	// run, only the first may apply.
 	FinishRuns(ctx context.Context, fs ...RunFinish) ([]bool, error)
 	ListRunSteps(ctx context.Context, runID string) ([]RunStep, error)
 
 	// GetIdempotencyKey returns a key recorded at or after since.
 	GetIdempotencyKey(ctx context.Context, orgID, key string, since time.Time) (*IdempotencyKey, error)
-	// PutIdempotencyKey records k, replacing an expired record of the same key.
+	// PutIdempotencyKey records k, replacing an expired record of the same
+	// key; a live record stays, and the put is an EConflict error.
 	PutIdempotencyKey(ctx context.Context, k *IdempotencyKey) error
 	DeleteIdempotencyKeys(ctx context.Context, before time.Time) (int, error)
 

@@ -32,8 +32,9 @@ const (
 
 // DB is the PostgreSQL store.
 type DB struct {
-	pool     *pgxpool.Pool
-	addr     string // host:port, for messages
+	pool     *pgxpool.Pool // writes, and River
+	read     *pgxpool.Pool // View: sessions with default_transaction_read_only
+	addr     string        // host:port, for messages
 	inserter *queue.Inserter[pgx.Tx]
 }
 
@@ -41,20 +42,30 @@ var _ umami.Store = (*DB)(nil)
 
 // Open connects to the database at url (postgres://user:password@host:5432/db
 // or a keyword/value string), checks that it answers, and applies pending
-// migrations, River's included. The pool holds up to max(16, 4×CPUs)
-// connections unless the URL sets pool_max_conns.
+// migrations, River's included. It opens two pools, one for writes and one
+// whose sessions are read-only for View, each of up to max(16, 4×CPUs)
+// connections unless the URL sets pool_max_conns; connections are opened
+// as they are needed.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := parseConfig(url)
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	readCfg := cfg.Copy()
+	if readCfg.ConnConfig.RuntimeParams == nil {
+		readCfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	readCfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	db := &DB{addr: addrOf(cfg.ConnConfig)}
+	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err == nil {
+		db.read, err = pgxpool.NewWithConfig(ctx, readCfg)
+	}
 	if err != nil {
+		db.Close()
 		return nil, fmt.Errorf("postgres pool: %s", redact(err.Error(), url))
 	}
-	db := &DB{pool: pool, addr: addrOf(cfg.ConnConfig)}
 	if err := db.init(ctx, cfg.ConnConfig); err != nil {
-		pool.Close()
+		db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -103,9 +114,13 @@ func (db *DB) RiverDriver() riverdriver.Driver[pgx.Tx] { return riverpgxv5.New(d
 // tables or the knowledge tables directly.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// Close closes the pool, waiting for connections in use to be released.
+// Close closes the pools, waiting for connections in use to be released.
 func (db *DB) Close() error {
-	db.pool.Close()
+	for _, p := range []*pgxpool.Pool{db.pool, db.read} {
+		if p != nil {
+			p.Close()
+		}
+	}
 	return nil
 }
 
@@ -146,6 +161,9 @@ func (db *DB) Exec(ctx context.Context, fn func(umami.Tx) error) error {
 	return translate(fn(&Tx{q: db.pool, db: db}))
 }
 
-// View runs fn on the pool without a transaction: each statement sees the
-// latest committed data, as the Store contract allows.
-func (db *DB) View(ctx context.Context, fn func(umami.Tx) error) error { return db.Exec(ctx, fn) }
+// View runs fn on the read-only pool without a transaction: each statement
+// sees the latest committed data, as the Store contract allows, and
+// PostgreSQL refuses any write.
+func (db *DB) View(ctx context.Context, fn func(umami.Tx) error) error {
+	return translate(fn(&Tx{q: db.read, db: db}))
+}

@@ -361,19 +361,20 @@ func (t *Tx) ListRuns(ctx context.Context, f umami.RunFilter) ([]*umami.Run, err
 	return queryAll(rows, err, scanRun)
 }
 
-// UpdateRun writes r's mutable fields if its stored status is one of from.
-// PostgreSQL re-checks the condition after waiting for a concurrent writer
-// of the row, so exactly one of two racing transitions applies.
+// UpdateRun writes r's mutable fields if it is a run of r.OrgID whose
+// stored status is one of from. PostgreSQL re-checks the condition after
+// waiting for a concurrent writer of the row, so exactly one of two racing
+// transitions applies.
 func (t *Tx) UpdateRun(ctx context.Context, r *umami.Run, from ...string) (bool, error) {
-	if !validID(r.ID) {
+	if !validID(r.ID) || !validID(r.OrgID) {
 		return false, nil
 	}
 	code, msg := errorParts(r.Error)
 	tag, err := t.q.Exec(ctx, `UPDATE runs SET status = $1, output = $2, error_code = $3, error_message = $4,
 		input_tokens = $5, output_tokens = $6, attempt = $7, started_at = $8, completed_at = $9
-		WHERE id = $10 AND status = ANY($11)`,
+		WHERE id = $10 AND org_id = $11 AND status = ANY($12)`,
 		r.Status, r.Output, code, msg, r.Usage.InputTokens, r.Usage.OutputTokens, r.Attempt,
-		r.StartedAt, r.CompletedAt, r.ID, from)
+		r.StartedAt, r.CompletedAt, r.ID, r.OrgID, from)
 	if err != nil {
 		return false, fmt.Errorf("update run: %w", err)
 	}
@@ -435,8 +436,8 @@ func queueStep(b *pgx.Batch, s umami.RunStep) {
 }
 
 // StartRuns moves queued or running runs to running for a new attempt, in
-// one statement. Rows are locked in id order, so that two batches sharing
-// runs cannot deadlock.
+// one statement. Two batches sharing runs (which only a rescue makes) could
+// deadlock; PostgreSQL detects it and the batch is written again in parts.
 func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*umami.Run, error) {
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -451,7 +452,7 @@ func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*uma
 	}
 	rows, err := t.q.Query(ctx, `UPDATE runs r SET status = 'running', attempt = r.attempt + 1,
 		started_at = COALESCE(r.started_at, $1)
-		FROM (SELECT DISTINCT id FROM unnest($2::uuid[]) AS u(id) ORDER BY id) u
+		FROM (SELECT DISTINCT id FROM unnest($2::uuid[]) AS u(id)) u
 		WHERE r.id = u.id AND r.status IN ('queued', 'running') RETURNING `+prefixed("r.", runColumns), at, valid)
 	started, err := queryAll(rows, err, scanRun)
 	if err != nil {
@@ -462,24 +463,28 @@ func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*uma
 		byID[r.ID] = r
 	}
 	for i, id := range ids {
-		out[i] = byID[strings.ToLower(id)]
+		id = strings.ToLower(id)
+		out[i] = byID[id]
+		delete(byID, id) // a later duplicate gets nil
 	}
 	return out, nil
 }
 
-// finishRuns updates running runs and appends their steps in one
-// statement: a run's steps are inserted only if its update applied,
-// numbered after its existing steps (the update holds the run's row lock).
+// finishRuns updates running runs of the attempt that finishes them and
+// appends their steps, in one statement: a run's steps are inserted only if
+// its update applied, numbered after its existing steps (the update holds
+// the run's row lock). The ids must be distinct.
 const finishRuns = `WITH f AS (
 	SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[],
-		$8::int[], $9::timestamptz[], $10::timestamptz[])
-		AS f(id, status, output, error_code, error_message, input_tokens, output_tokens, attempt, started_at, completed_at)
-	ORDER BY id
+		$8::int[], $9::timestamptz[], $10::timestamptz[], $22::uuid[])
+		AS f(id, status, output, error_code, error_message, input_tokens, output_tokens, attempt, started_at, completed_at,
+			org_id)
 ), u AS (
 	UPDATE runs r SET status = f.status, output = f.output, error_code = f.error_code, error_message = f.error_message,
 		input_tokens = f.input_tokens, output_tokens = f.output_tokens, attempt = f.attempt,
 		started_at = f.started_at, completed_at = f.completed_at
-	FROM f WHERE r.id = f.id AND r.status = 'running' RETURNING r.id
+	FROM f WHERE r.id = f.id AND r.org_id = f.org_id AND r.status = 'running' AND r.attempt = f.attempt
+	RETURNING r.id
 ), s AS (
 	SELECT * FROM unnest($11::uuid[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
 		$18::int[], $19::int[], $20::timestamptz[], $21::timestamptz[])
@@ -497,13 +502,20 @@ const finishRuns = `WITH f AS (
 )
 SELECT id FROM u`
 
-// FinishRuns writes running runs' outcomes and their steps, in one statement.
+// FinishRuns writes running runs' outcomes (each only to a run of its
+// OrgID) and their steps, in one statement.
 func (t *Tx) FinishRuns(ctx context.Context, fs ...umami.RunFinish) ([]bool, error) {
 	done := make([]bool, len(fs))
 	var runs []*umami.Run
 	var steps []umami.RunStep
-	for _, f := range fs {
-		if validID(f.Run.ID) {
+	first := make(map[string]int, len(fs)) // run id → the finish that may apply
+	for i, f := range fs {
+		id := strings.ToLower(f.Run.ID)
+		if _, dup := first[id]; dup {
+			continue
+		}
+		first[id] = i
+		if validID(f.Run.ID) && validID(f.Run.OrgID) {
 			runs = append(runs, f.Run)
 			for _, st := range f.Steps {
 				st.RunID = f.Run.ID
@@ -524,13 +536,14 @@ func (t *Tx) FinishRuns(ctx context.Context, fs ...umami.RunFinish) ([]bool, err
 	}
 	rows, err := t.q.Query(ctx, finishRuns, c.id, c.status, c.output, c.code, c.msg, c.inTokens, c.outTokens,
 		c.attempt, c.started, c.completed,
-		st.runID, st.typ, st.name, st.input, st.output, st.code, st.msg, st.inTokens, st.outTokens, st.started, st.completed)
+		st.runID, st.typ, st.name, st.input, st.output, st.code, st.msg, st.inTokens, st.outTokens, st.started, st.completed,
+		c.orgID)
 	finished, err := queryAll(rows, err, func(r rowScanner) (id string, err error) { return id, r.Scan(&id) })
 	if err != nil {
 		return nil, fmt.Errorf("finish runs: %w", err)
 	}
-	for i, f := range fs {
-		done[i] = slices.Contains(finished, strings.ToLower(f.Run.ID))
+	for _, id := range finished {
+		done[first[id]] = true
 	}
 	return done, nil
 }

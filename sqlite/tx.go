@@ -286,18 +286,29 @@ func (t *Tx) ListRuns(ctx context.Context, f umami.RunFilter) ([]*umami.Run, err
 	return queryAll(rows, err, scanRun)
 }
 
-// UpdateRun writes r's mutable fields if its stored status is one of from.
+// UpdateRun writes r's mutable fields if it is a run of r.OrgID whose
+// stored status is one of from.
 func (t *Tx) UpdateRun(ctx context.Context, r *umami.Run, from ...string) (bool, error) {
+	return t.updateRun(ctx, r, false, from...)
+}
+
+// updateRun is UpdateRun, also requiring with sameAttempt that the stored
+// attempt be r.Attempt.
+func (t *Tx) updateRun(ctx context.Context, r *umami.Run, sameAttempt bool, from ...string) (bool, error) {
 	code, msg := errorParts(r.Error)
 	args := []any{r.Status, nullString(r.Output), code, msg, r.Usage.InputTokens, r.Usage.OutputTokens,
-		r.Attempt, nullMicros(r.StartedAt), nullMicros(r.CompletedAt), r.ID}
+		r.Attempt, nullMicros(r.StartedAt), nullMicros(r.CompletedAt), r.ID, r.OrgID}
 	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(from)), ", ")
 	for _, s := range from {
 		args = append(args, s)
 	}
+	cond := ""
+	if sameAttempt {
+		cond, args = " AND attempt = ?", append(args, r.Attempt)
+	}
 	res, err := t.tx.ExecContext(ctx, `UPDATE runs SET status = ?, output = ?, error_code = ?, error_message = ?,
 		input_tokens = ?, output_tokens = ?, attempt = ?, started_at = ?, completed_at = ?
-		WHERE id = ? AND status IN (`+placeholders+`)`, args...)
+		WHERE id = ? AND org_id = ? AND status IN (`+placeholders+`)`+cond, args...)
 	if err != nil {
 		return false, fmt.Errorf("update run: %w", err)
 	}
@@ -348,9 +359,8 @@ func (t *Tx) AddRunSteps(ctx context.Context, steps []umami.RunStep) error {
 func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*umami.Run, error) {
 	out := make([]*umami.Run, len(ids))
 	for i, id := range ids {
-		if j := slices.Index(ids[:i], id); j >= 0 {
-			out[i] = out[j] // started once
-			continue
+		if slices.Contains(ids[:i], id) {
+			continue // started once, for the first; a later duplicate gets nil
 		}
 		r, err := scanRun(t.tx.QueryRowContext(ctx, `UPDATE runs SET status = 'running', attempt = attempt + 1,
 			started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued', 'running') RETURNING `+runColumns,
@@ -363,11 +373,16 @@ func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*uma
 	return out, nil
 }
 
-// FinishRuns writes running runs' outcomes and their steps.
+// FinishRuns writes the outcomes of running runs, of the attempt that
+// finishes them, and their steps. Of finishes of the same run, only the
+// first may apply.
 func (t *Tx) FinishRuns(ctx context.Context, fs ...umami.RunFinish) ([]bool, error) {
 	done := make([]bool, len(fs))
 	for i, f := range fs {
-		ok, err := t.UpdateRun(ctx, f.Run, umami.RunRunning)
+		if slices.ContainsFunc(fs[:i], func(g umami.RunFinish) bool { return g.Run.ID == f.Run.ID }) {
+			continue
+		}
+		ok, err := t.updateRun(ctx, f.Run, true, umami.RunRunning)
 		if err != nil {
 			return nil, err
 		}
@@ -419,12 +434,22 @@ func (t *Tx) GetIdempotencyKey(ctx context.Context, orgID, key string, since tim
 }
 
 // PutIdempotencyKey records k, replacing an expired record of the same key.
+// A live record is kept, and the put is a conflict, as in the PostgreSQL
+// store.
 func (t *Tx) PutIdempotencyKey(ctx context.Context, k *umami.IdempotencyKey) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (org_id, key, request_hash, run_id, created_at)
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (org_id, key, request_hash, run_id, created_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, key) DO UPDATE SET request_hash = excluded.request_hash,
-		run_id = excluded.run_id, created_at = excluded.created_at`,
-		k.OrgID, k.Key, k.RequestHash, k.RunID, micros(k.CreatedAt))
-	return err
+		run_id = excluded.run_id, created_at = excluded.created_at WHERE idempotency_keys.created_at < ?`,
+		k.OrgID, k.Key, k.RequestHash, k.RunID, micros(k.CreatedAt), micros(k.CreatedAt.Add(-umami.IdempotencyTTL)))
+	if err != nil {
+		return fmt.Errorf("put idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("put idempotency key: %w", err)
+	} else if n == 0 {
+		return umami.Errorf(umami.EConflict, "Idempotency-Key %q is already recorded for a live request", k.Key)
+	}
+	return nil
 }
 
 // DeleteIdempotencyKeys deletes keys recorded before a time.

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +66,9 @@ func testAPIKeys(t *testing.T, h Harness) {
 		if got.RevokedAt == nil || !got.RevokedAt.Equal(revoked) {
 			t.Errorf("RevokedAt = %v, want the first revocation %v", got.RevokedAt, revoked)
 		}
+		if byHash, err := tx.GetAPIKeyByHash(ctx, k.Hash); err != nil || !reflect.DeepEqual(byHash, got) {
+			t.Errorf("GetAPIKeyByHash of a revoked key = %+v, %v; want %+v", byHash, err, got)
+		}
 		list, err := tx.ListAPIKeys(ctx, f.org.ID)
 		if err != nil || len(list) != 1 {
 			t.Errorf("ListAPIKeys = %d keys, %v", len(list), err)
@@ -116,10 +121,13 @@ func testVersions(t *testing.T, h Harness) {
 		}
 		list, err := tx.ListAgentVersions(ctx, f.org.ID, f.agent.ID, umami.Page{Limit: 10})
 		if err != nil || len(list) != 2 || list[0].ID != v.ID {
-			t.Errorf("ListAgentVersions: %d versions, first %v, %v; want 2, newest first", len(list), list[0].ID, err)
+			t.Errorf("ListAgentVersions: %d versions, %v; want 2, newest (%s) first", len(list), err, v.ID)
 		}
 		return nil
 	})
+	if first := f.newAgent(t, s).newVersion(t, s); first.Number != 1 { // numbers count per agent
+		t.Errorf("another agent's first version got number %d, want 1", first.Number)
+	}
 }
 
 func testRunsRoundTrip(t *testing.T, h Harness) {
@@ -301,29 +309,74 @@ func testEnqueueTx(t *testing.T, h Harness) {
 	}
 }
 
+// testCancelJob checks that CancelJob cancels a queued job with its
+// transaction, not when that rolls back, and ignores an unknown job.
 func testCancelJob(t *testing.T, h Harness) {
 	s := h.Open(t)
 	f := newFixture(t, s)
 	r := f.newRun(t, s, "x")
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx umami.Tx) error {
+		if err := tx.CancelJob(ctx, r.JobID); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want the callback's error", err)
+	}
+	if st := h.JobState(t, s, r.JobID); st != "available" {
+		t.Errorf("job state after a rolled-back cancel = %q, want available", st)
+	}
 	update(t, s, func(tx umami.Tx) error { return tx.CancelJob(ctx, r.JobID) })
 	if st := h.JobState(t, s, r.JobID); st != "cancelled" {
 		t.Errorf("job state after cancel = %q, want cancelled", st)
 	}
+	update(t, s, func(tx umami.Tx) error { return tx.CancelJob(ctx, r.JobID) })   // again: no error
 	update(t, s, func(tx umami.Tx) error { return tx.CancelJob(ctx, 987654321) }) // unknown: no error
 }
 
+// testOrphans checks that ListOrphanedRuns returns exactly the queued or
+// running runs whose job ended (completed, discarded or cancelled), and
+// respects its limit.
 func testOrphans(t *testing.T, h Harness) {
 	s := h.Open(t)
 	f := newFixture(t, s)
-	live, discarded, done := f.newRun(t, s, "live"), f.newRun(t, s, "discarded"), f.newRun(t, s, "done")
-	h.SetJobState(t, s, discarded.JobID, "discarded")
-	h.SetJobState(t, s, done.JobID, "completed")
-	done.Status = umami.RunSucceeded
-	update(t, s, func(tx umami.Tx) error { _, err := tx.UpdateRun(ctx, done, umami.RunQueued); return err })
+	cases := []struct {
+		status, job string // job "" stays available
+		orphan      bool
+	}{
+		{umami.RunQueued, "", false},
+		{umami.RunQueued, "completed", true},
+		{umami.RunQueued, "cancelled", true},
+		{umami.RunRunning, "", false},
+		{umami.RunRunning, "discarded", true},
+		{umami.RunSucceeded, "completed", false},
+		{umami.RunFailed, "discarded", false},
+		{umami.RunCanceled, "cancelled", false},
+	}
+	var want []string
+	for _, c := range cases {
+		r := f.newRun(t, s, c.status+"/"+c.job)
+		if c.status != umami.RunQueued {
+			r.Status = c.status
+			update(t, s, func(tx umami.Tx) error { _, err := tx.UpdateRun(ctx, r, umami.RunQueued); return err })
+		}
+		if c.job != "" {
+			h.SetJobState(t, s, r.JobID, c.job)
+		}
+		if c.orphan {
+			want = append(want, r.ID)
+		}
+	}
 	view(t, s, func(tx umami.Tx) error {
-		got, err := tx.ListOrphanedRuns(ctx, 10)
-		if err != nil || len(got) != 1 || got[0].ID != discarded.ID {
-			t.Errorf("ListOrphanedRuns = %v, %v; want only %s (not %s)", got, err, discarded.ID, live.ID)
+		got, err := pluck(tx.ListOrphanedRuns(ctx, 100))
+		slices.Sort(got)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ListOrphanedRuns = %v, %v; want %v", got, err, want)
+		}
+		if got, err := tx.ListOrphanedRuns(ctx, 1); err != nil || len(got) != 1 || !slices.Contains(want, got[0].ID) {
+			t.Errorf("ListOrphanedRuns(limit 1) = %v, %v; want one of %v", got, err, want)
 		}
 		return nil
 	})
@@ -364,19 +417,97 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 	})
 }
 
+// testNotFound checks that every getter answers not_found, never a nil
+// object and a nil error, for an unknown, a malformed and an empty id; that
+// lists and conditional writes of such ids match nothing without an error;
+// and that none of this spoils the transaction it ran in.
 func testNotFound(t *testing.T, h Harness) {
 	s := h.Open(t)
+	f := newFixture(t, s)
+	// Each returns nil when the store found nothing for id, as it should.
+	reads := map[string]func(tx umami.Tx, id string) error{
+		"GetOrg":          func(tx umami.Tx, id string) error { _, err := tx.GetOrg(ctx, id); return isNotFound(err) },
+		"GetAPIKey":       func(tx umami.Tx, id string) error { _, err := tx.GetAPIKey(ctx, id); return isNotFound(err) },
+		"GetAPIKeyByHash": func(tx umami.Tx, id string) error { _, err := tx.GetAPIKeyByHash(ctx, id); return isNotFound(err) },
+		"GetAgent":        func(tx umami.Tx, id string) error { _, err := tx.GetAgent(ctx, f.org.ID, id); return isNotFound(err) },
+		"GetAgent of org": func(tx umami.Tx, id string) error { _, err := tx.GetAgent(ctx, id, f.agent.ID); return isNotFound(err) },
+		"GetAgentVersion": func(tx umami.Tx, id string) error {
+			_, err := tx.GetAgentVersion(ctx, f.org.ID, id)
+			return isNotFound(err)
+		},
+		"GetRun":            func(tx umami.Tx, id string) error { _, err := tx.GetRun(ctx, f.org.ID, id); return isNotFound(err) },
+		"GetRun of any org": func(tx umami.Tx, id string) error { _, err := tx.GetRun(ctx, "", id); return isNotFound(err) },
+		"GetIdempotencyKey": func(tx umami.Tx, id string) error {
+			_, err := tx.GetIdempotencyKey(ctx, id, "k", time.Time{})
+			return isNotFound(err)
+		},
+		"ListAgents": func(tx umami.Tx, id string) error {
+			return sameIDs(pluck(tx.ListAgents(ctx, id, umami.Page{Limit: 10})))()
+		},
+		"ListAgentVersions": func(tx umami.Tx, id string) error {
+			return sameIDs(pluck(tx.ListAgentVersions(ctx, f.org.ID, id, umami.Page{Limit: 10})))()
+		},
+		"ListRuns": func(tx umami.Tx, id string) error {
+			return sameIDs(pluck(tx.ListRuns(ctx, umami.RunFilter{OrgID: id, Page: umami.Page{Limit: 10}})))()
+		},
+		"ListAPIKeys": func(tx umami.Tx, id string) error {
+			if keys, err := tx.ListAPIKeys(ctx, id); len(keys) != 0 || err != nil {
+				return fmt.Errorf("= %v, %v; want none", keys, err)
+			}
+			return nil
+		},
+		"ListRunSteps": func(tx umami.Tx, id string) error {
+			if steps, err := tx.ListRunSteps(ctx, id); len(steps) != 0 || err != nil {
+				return fmt.Errorf("= %v, %v; want none", steps, err)
+			}
+			return nil
+		},
+	}
+	writes := map[string]func(tx umami.Tx, id string) error{
+		"RevokeAPIKey": func(tx umami.Tx, id string) error { return isNotFound(tx.RevokeAPIKey(ctx, id, now())) },
+		"PublishAgentVersion": func(tx umami.Tx, id string) error {
+			return isNotFound(tx.PublishAgentVersion(ctx, f.org.ID, id, now()))
+		},
+		"TouchAPIKeys": func(tx umami.Tx, id string) error { return tx.TouchAPIKeys(ctx, map[string]time.Time{id: now()}) },
+		"UpdateRun": func(tx umami.Tx, id string) error {
+			return notApplied(tx.UpdateRun(ctx, absentRun(f, id), umami.RunQueued, umami.RunRunning))
+		},
+		"StartRuns": func(tx umami.Tx, id string) error {
+			r, err := startRun(tx, id, now())
+			return notApplied(r != nil, err)
+		},
+		"FinishRuns": func(tx umami.Tx, id string) error {
+			return notApplied(finishRun(tx, absentRun(f, id), []umami.RunStep{step(id, "x")}))
+		},
+	}
+	check := func(tx umami.Tx, calls map[string]func(umami.Tx, string) error) {
+		for _, missing := range []string{id(), "not-a-uuid", ""} {
+			for name, call := range calls {
+				if err := call(tx, missing); err != nil {
+					t.Errorf("%s(%q): %v", name, missing, err)
+				}
+			}
+		}
+	}
+	view(t, s, func(tx umami.Tx) error { check(tx, reads); return nil })
+	o := &umami.Org{ID: id(), Name: "after the misses", CreatedAt: now()}
+	update(t, s, func(tx umami.Tx) error {
+		check(tx, reads)
+		check(tx, writes)
+		return tx.CreateOrg(ctx, o)
+	})
 	view(t, s, func(tx umami.Tx) error {
-		_, err := tx.GetOrg(ctx, id())
-		wantCode(t, err, umami.ENotFound)
-		_, err = tx.GetAgent(ctx, id(), id())
-		wantCode(t, err, umami.ENotFound)
-		_, err = tx.GetRun(ctx, "", id())
-		wantCode(t, err, umami.ENotFound)
-		_, err = tx.GetAPIKey(ctx, id())
-		wantCode(t, err, umami.ENotFound)
+		if got, err := tx.GetOrg(ctx, o.ID); err != nil || !reflect.DeepEqual(got, o) {
+			t.Errorf("org written after the misses, in the same Update = %v, %v; want %+v", got, err, o)
+		}
 		return nil
 	})
+}
+
+// absentRun is a running run of f with id, which the store does not hold.
+func absentRun(f fixture, id string) *umami.Run {
+	return &umami.Run{ID: id, OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
+		Status: umami.RunRunning, Metadata: map[string]string{}, CreatedAt: now()}
 }
 
 func exec(t *testing.T, s umami.Store, fn func(umami.Tx) error) {
@@ -483,10 +614,11 @@ func testBatchedRuns(t *testing.T, h Harness) {
 		started, err = tx.StartRuns(ctx, at, runs[2].ID, unknown, runs[0].ID, runs[1].ID, runs[1].ID)
 		return err
 	})
-	if len(started) != 5 || started[1] != nil {
-		t.Fatalf("StartRuns returned %d runs, unknown id -> %v; want 5, nil", len(started), started[1])
+	if len(started) != 5 || started[1] != nil || started[4] != nil {
+		t.Fatalf("StartRuns returned %d runs, unknown id -> %v, repeated id -> %v; want 5, nil, nil",
+			len(started), started[1], started[4])
 	}
-	for i, want := range []*umami.Run{runs[2], nil, runs[0], runs[1], runs[1]} {
+	for i, want := range []*umami.Run{runs[2], nil, runs[0], runs[1], nil} {
 		if want == nil {
 			continue
 		}
@@ -497,7 +629,8 @@ func testBatchedRuns(t *testing.T, h Harness) {
 	}
 
 	// Finish: run 0 with two steps, run 1 failed with one, run 2 canceled
-	// meanwhile (not applied, no steps), run 3 never started (not applied).
+	// meanwhile (not applied, no steps), run 3 never started (not applied),
+	// run 0 again (not applied: the first finish of a run wins).
 	canceled := *started[0]
 	canceled.Status = umami.RunCanceled
 	update(t, s, func(tx umami.Tx) error { _, err := tx.UpdateRun(ctx, &canceled, umami.RunRunning); return err })
@@ -509,6 +642,8 @@ func testBatchedRuns(t *testing.T, h Harness) {
 	r1.Error = &umami.RunError{Code: "model_error", Message: "no"}
 	r2.Status, r2.Output, r2.CompletedAt = umami.RunSucceeded, &out, &end
 	r3.Status, r3.Output, r3.CompletedAt = umami.RunSucceeded, &out, &end
+	again := r0
+	again.Status, again.Output = umami.RunFailed, nil
 	step := func(runID, name string) umami.RunStep {
 		return umami.RunStep{RunID: runID, Type: umami.StepModelCall, Name: name, Input: "in", Output: "out",
 			Usage: &umami.Usage{InputTokens: 1, OutputTokens: 1}, StartedAt: at, CompletedAt: end}
@@ -523,10 +658,10 @@ func testBatchedRuns(t *testing.T, h Harness) {
 	exec(t, s, func(tx umami.Tx) (err error) {
 		done, err = tx.FinishRuns(ctx, umami.RunFinish{Run: &r0, Steps: steps[r0.ID]},
 			umami.RunFinish{Run: &r2, Steps: steps[r2.ID]}, umami.RunFinish{Run: &r1, Steps: steps[r1.ID]},
-			umami.RunFinish{Run: &r3, Steps: steps[r3.ID]})
+			umami.RunFinish{Run: &r3, Steps: steps[r3.ID]}, umami.RunFinish{Run: &again, Steps: []umami.RunStep{step(r0.ID, "z")}})
 		return err
 	})
-	if want := []bool{true, false, true, false}; !reflect.DeepEqual(done, want) {
+	if want := []bool{true, false, true, false, false}; !reflect.DeepEqual(done, want) {
 		t.Fatalf("FinishRuns = %v; want %v", done, want)
 	}
 	for _, want := range []*umami.Run{&r0, &r1, &canceled, runs[3]} {
@@ -552,6 +687,44 @@ func testBatchedRuns(t *testing.T, h Harness) {
 					t.Errorf("run %s step %d = %+v; want %+v", r.ID, i, list[i], w)
 				}
 			}
+		}
+		return nil
+	})
+}
+
+// A finish from an attempt that has since been resumed elsewhere (its
+// worker was presumed lost) does not apply; the current attempt's does.
+func testFinishStaleAttempt(t *testing.T, h Harness) {
+	s := h.Open(t)
+	f := newFixture(t, s)
+	r := f.newRun(t, s, "x")
+	var first, second *umami.Run
+	exec(t, s, func(tx umami.Tx) (err error) { first, err = startRun(tx, r.ID, now()); return err })
+	exec(t, s, func(tx umami.Tx) (err error) { second, err = startRun(tx, r.ID, now()); return err })
+	if first.Attempt != 1 || second.Attempt != 2 {
+		t.Fatalf("attempts %d, %d; want 1, 2", first.Attempt, second.Attempt)
+	}
+	end, stale, current := now(), "stale", "current"
+	first.Status, first.Output, first.CompletedAt = umami.RunSucceeded, &stale, &end
+	second.Status, second.Output, second.CompletedAt = umami.RunSucceeded, &current, &end
+	step := umami.RunStep{RunID: r.ID, Type: umami.StepModelCall, Name: "m", Input: "i", Output: "o", StartedAt: end, CompletedAt: end}
+	for _, c := range []struct {
+		run  *umami.Run
+		want bool
+	}{{first, false}, {second, true}} {
+		var ok bool
+		exec(t, s, func(tx umami.Tx) (err error) { ok, err = finishRun(tx, c.run, []umami.RunStep{step}); return err })
+		if ok != c.want {
+			t.Errorf("finish of attempt %d applied = %v; want %v", c.run.Attempt, ok, c.want)
+		}
+	}
+	got, err := getRun(t, s, f.org.ID, r.ID)
+	if err != nil || got.Output == nil || *got.Output != current || got.Attempt != 2 {
+		t.Errorf("run = %v, %v; want the output of attempt 2", got, err)
+	}
+	view(t, s, func(tx umami.Tx) error {
+		if steps, err := tx.ListRunSteps(ctx, r.ID); err != nil || len(steps) != 1 {
+			t.Errorf("%d steps, %v; want only the current attempt's one", len(steps), err)
 		}
 		return nil
 	})

@@ -1,7 +1,8 @@
 // Package storetest is the conformance suite every umami.Store must pass.
 // The sqlite and postgres packages run it against real databases, so both
 // stores keep one contract: tenancy, ordering, pagination, conditional
-// updates, idempotency keys, concurrency and the transactional enqueue.
+// updates, idempotency keys, concurrency, the transactional enqueue, and the
+// Store's own promises (read-only View, atomic Update, Ping and Close).
 package storetest
 
 import (
@@ -46,6 +47,25 @@ func Run(t *testing.T, h Harness) {
 		"NotFoundIsAnError":      testNotFound,
 		"StartAndFinish":         testStartAndFinish,
 		"BatchedRuns":            testBatchedRuns,
+		"FinishStaleAttempt":     testFinishStaleAttempt,
+		"ListOrgs":               testListOrgs,
+		"ListPagesNewestFirst":   testListPages,
+		"APIKeysListedPerOrg":    testAPIKeyList,
+		"TouchAPIKeys":           testTouchAPIKeys,
+		"TenancyEveryMethod":     testTenancy,
+		"DuplicatesConflict":     testDuplicates,
+		"UpdateRunFields":        testUpdateRunFields,
+		"RunStepsNumberedPerRun": testStepsPerRun,
+		"IdempotencyKeyEdges":    testIdempotencyRules,
+		"ConcurrentVersions":     testConcurrentVersions,
+		"ConcurrentTransitions":  testConcurrentTransitions,
+		"ConcurrentStarts":       testConcurrentStarts,
+		"ConcurrentRunSteps":     testConcurrentSteps,
+		"ConcurrentIdempotency":  testConcurrentIdempotency,
+		"PingAndClose":           testPingAndClose,
+		"ViewIsReadOnly":         testViewIsReadOnly,
+		"ViewSeesLatestCommits":  testViewSeesLatestCommitted,
+		"UpdateIsAtomic":         testUpdateIsAtomic,
 	}
 	for name, fn := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -96,6 +116,33 @@ func newFixture(t *testing.T, s umami.Store) fixture {
 	return f
 }
 
+// newAgent adds an agent to f's org and returns a fixture of it, without a
+// version.
+func (f fixture) newAgent(t *testing.T, s umami.Store) fixture {
+	t.Helper()
+	g := fixture{org: f.org, agent: &umami.Agent{ID: id(), OrgID: f.org.ID, Name: "agent", CreatedAt: now()}}
+	update(t, s, func(tx umami.Tx) error { return tx.CreateAgent(ctx, g.agent) })
+	return g
+}
+
+// newVersion adds a draft version to f's agent.
+func (f fixture) newVersion(t *testing.T, s umami.Store) *umami.AgentVersion {
+	t.Helper()
+	v := &umami.AgentVersion{ID: id(), AgentID: f.agent.ID, OrgID: f.org.ID, Status: umami.VersionDraft,
+		Model: "test/echo", Tools: []string{}, Metadata: map[string]string{}, CreatedAt: now()}
+	update(t, s, func(tx umami.Tx) error { return tx.CreateAgentVersion(ctx, v) })
+	return v
+}
+
+// newKey creates an API key of an org.
+func newKey(t *testing.T, s umami.Store, orgID string) *umami.APIKey {
+	t.Helper()
+	k := &umami.APIKey{ID: id(), OrgID: orgID, Name: "key", Prefix: "umami_abc", Hash: "hash-" + id(),
+		Scopes: []umami.Scope{umami.ScopeRunsRead}, CreatedAt: now()}
+	update(t, s, func(tx umami.Tx) error { return tx.CreateAPIKey(ctx, k) })
+	return k
+}
+
 // newRun creates a queued run with its job, as the platform does.
 func (f fixture) newRun(t *testing.T, s umami.Store, input string) *umami.Run {
 	t.Helper()
@@ -105,6 +152,13 @@ func (f fixture) newRun(t *testing.T, s umami.Store, input string) *umami.Run {
 		return createRuns(tx, r)
 	})
 	return r
+}
+
+// step is a model call of a run, named name.
+func step(runID, name string) umami.RunStep {
+	at := now()
+	return umami.RunStep{RunID: runID, Type: umami.StepModelCall, Name: name, Input: "in", Output: "out",
+		Usage: &umami.Usage{InputTokens: 1, OutputTokens: 1}, StartedAt: at, CompletedAt: at}
 }
 
 // createRuns enqueues the runs' jobs and stores the runs, as the platform does.
