@@ -5,6 +5,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -26,6 +27,9 @@ type Config struct {
 	Tools []string
 	// KeyCacheTTL bounds how long a key lookup is reused (default 2s).
 	KeyCacheTTL time.Duration
+	// BatchTimeout bounds the writing of one batch of run writes (default
+	// DefaultBatchTimeout); past it, the writes fail as service_unavailable.
+	BatchTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -58,7 +62,7 @@ func New(cfg Config) *Platform {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.runBatches = p.newRunBatches()
+	p.runBatches = p.newRunBatches(cmp.Or(cfg.BatchTimeout, DefaultBatchTimeout))
 	p.keys = keyCache{ttl: cfg.KeyCacheTTL, entries: map[string]cachedKey{}, used: map[string]time.Time{}}
 	if p.keys.ttl <= 0 {
 		p.keys.ttl = 2 * time.Second

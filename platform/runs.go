@@ -77,7 +77,7 @@ func (p *Platform) CreateRun(ctx context.Context, pr *umami.Principal, in Create
 		return nil, false, invalid("agent_version_id %s is a draft; publish it before running it", v.ID)
 	}
 	if in.IdempotencyKey == "" {
-		run, err = p.creates.Do(ctx, p.newRun(in, v))
+		run, err = batched(ctx, p.creates, p.newRun(in, v))
 		if err != nil {
 			return nil, false, fmt.Errorf("create run: %w", err)
 		}
@@ -235,22 +235,28 @@ func (p *Platform) CancelRun(ctx context.Context, pr *umami.Principal, id string
 		return nil, err
 	}
 	err = p.store.Update(ctx, func(tx umami.Tx) error {
-		if run, err = tx.GetRun(ctx, pr.OrgID, id); err != nil {
-			return err
+		// A run only moves forward (queued, running, then an end), so this
+		// reads it again at most twice: when it moved since it was read.
+		for {
+			if run, err = tx.GetRun(ctx, pr.OrgID, id); err != nil {
+				return err
+			}
+			switch run.Status {
+			case umami.RunCanceled:
+				return nil
+			case umami.RunSucceeded, umami.RunFailed:
+				return umami.Errorf(umami.ERunNotCancelable, "run %s already %s", id, run.Status)
+			}
+			now := p.Now()
+			run.Status, run.CompletedAt = umami.RunCanceled, &now
+			run.Error = &umami.RunError{Code: umami.RunErrCanceled, Message: "The run was canceled through the API."}
+			ok, err := tx.UpdateRun(ctx, run, umami.RunQueued, umami.RunRunning)
+			if err != nil {
+				return err
+			} else if ok {
+				return tx.CancelJob(ctx, run.JobID)
+			}
 		}
-		switch run.Status {
-		case umami.RunCanceled:
-			return nil
-		case umami.RunSucceeded, umami.RunFailed:
-			return umami.Errorf(umami.ERunNotCancelable, "run %s already %s", id, run.Status)
-		}
-		now := p.Now()
-		run.Status, run.CompletedAt = umami.RunCanceled, &now
-		run.Error = &umami.RunError{Code: umami.RunErrCanceled, Message: "The run was canceled through the API."}
-		if _, err := tx.UpdateRun(ctx, run, umami.RunQueued, umami.RunRunning); err != nil {
-			return err
-		}
-		return tx.CancelJob(ctx, run.JobID)
 	})
 	return run, err
 }
@@ -263,7 +269,7 @@ var ErrRunFinished = errors.New("run already finished")
 // worker: it starts again from the beginning. ErrRunFinished means there is
 // nothing to do (the run ended, was canceled, or does not exist).
 func (p *Platform) StartRun(ctx context.Context, runID string) (run *umami.Run, v *umami.AgentVersion, err error) {
-	if run, err = p.starts.Do(ctx, runID); err != nil {
+	if run, err = batched(ctx, p.starts, runID); err != nil {
 		return nil, nil, err
 	}
 	if run == nil {
@@ -286,7 +292,7 @@ func (p *Platform) FinishRun(ctx context.Context, run *umami.Run, out umami.Outc
 	} else {
 		run.Output = &out.Output
 	}
-	return p.finishes.Do(ctx, umami.RunFinish{Run: run, Steps: out.Steps})
+	return batched(ctx, p.finishes, umami.RunFinish{Run: run, Steps: out.Steps})
 }
 
 // IsCanceled reports whether a run has been canceled, for workers watching it.

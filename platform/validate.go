@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -40,10 +41,14 @@ func checkUUID(field, v string) error {
 	return nil
 }
 
-// checkText requires between min and max characters of valid UTF-8.
+// checkText requires between min and max characters of valid UTF-8
+// without NUL, which PostgreSQL cannot store in text.
 func checkText(field, v string, min, max int) error {
 	if !utf8.ValidString(v) {
 		return invalid("%s must be valid UTF-8", field)
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return invalid("%s must not contain the NUL character (U+0000)", field)
 	}
 	n := utf8.RuneCountInString(v)
 	if n < min {

@@ -34,6 +34,8 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %w", umami.Errorf(umami.EConflict, "already exists"), err)
 	case sqlState(err) == "22P02":
 		return fmt.Errorf("%w: %w", umami.Errorf(umami.EInvalid, "malformed value"), err)
+	case sqlState(err) == "22021", sqlState(err) == "22P05": // NUL or a bad encoding in text or jsonb
+		return fmt.Errorf("%w: %w", umami.Errorf(umami.EInvalid, "text that PostgreSQL cannot store (a NUL character?)"), err)
 	}
 	return err
 }
@@ -46,7 +48,9 @@ func unavailable(err error) bool {
 	}
 	switch code := sqlState(err); {
 	case code == "57P01", code == "57P02", code == "57P03", // admin/crash shutdown, cannot connect now
-		code == "53300", strings.HasPrefix(code, "08"): // too many connections, connection exceptions
+		strings.HasPrefix(code, "53"), // insufficient resources: disk full, out of memory, too many connections
+		strings.HasPrefix(code, "08"), // connection exceptions
+		code == "25006":               // read-only transaction: a standby, or a primary demoted in a failover
 		return true
 	case code != "":
 		return false

@@ -52,7 +52,10 @@ func (w *RunWorker) Work(ctx context.Context, job *river.Job[umami.RunJobArgs]) 
 	if ctx.Err() != nil { // shutdown, or River's job timeout: the run resumes on the next attempt
 		return fmt.Errorf("run %s interrupted: %w", run.ID, ctx.Err())
 	}
-	done, err := w.Platform.FinishRun(ctx, run, out)
+	// The outcome is recorded even if River's deadline (the run timeout
+	// plus a short grace) passes meanwhile: the run timeout has just fired
+	// when the outcome is "timeout". The finish's batch bounds the wait.
+	done, err := w.Platform.FinishRun(context.WithoutCancel(ctx), run, out)
 	if err != nil {
 		return fmt.Errorf("finish run %s: %w", run.ID, err)
 	}

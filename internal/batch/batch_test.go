@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,7 +72,7 @@ func waitPending(t *testing.T, b *batch.Batcher[int, int], n int) {
 func TestLoneCallIsWrittenAtOnce(t *testing.T) {
 	g := newGate()
 	g.open()
-	b := batch.New(g.fn, batch.Config{})
+	b := batch.New(g.fn, batch.Config[int]{})
 	out, err := b.Do(context.Background(), 7)
 	if err != nil || out != 70 {
 		t.Fatalf("Do(7) = %d, %v; want 70, nil", out, err)
@@ -83,7 +84,7 @@ func TestLoneCallIsWrittenAtOnce(t *testing.T) {
 
 func TestCallsWaitingBehindABatchGoTogether(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config{})
+	b := batch.New(g.fn, batch.Config[int]{})
 	results := make(chan result, 10)
 	doAsync(context.Background(), b, 1, results)
 	if first := <-g.started; !slices.Equal(first, []int{1}) {
@@ -116,7 +117,7 @@ func TestCallsWaitingBehindABatchGoTogether(t *testing.T) {
 
 func TestMaxSizeBoundsABatch(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config{MaxSize: 2})
+	b := batch.New(g.fn, batch.Config[int]{MaxSize: 2})
 	results := make(chan result, 10)
 	doAsync(context.Background(), b, 0, results)
 	<-g.started
@@ -141,7 +142,7 @@ func TestMaxSizeBoundsABatch(t *testing.T) {
 
 func TestMaxInFlightOverlapsBatches(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config{MaxInFlight: 2})
+	b := batch.New(g.fn, batch.Config[int]{MaxInFlight: 2})
 	results := make(chan result, 10)
 	doAsync(context.Background(), b, 1, results)
 	<-g.started
@@ -162,7 +163,7 @@ func TestMaxInFlightOverlapsBatches(t *testing.T) {
 	}
 }
 
-func TestSplitRetriesEachItemAlone(t *testing.T) {
+func TestSplitIsolatesTheBadItem(t *testing.T) {
 	g := newGate()
 	bad := errors.New("item 3 is bad")
 	g.fail = func(items []int) error {
@@ -171,14 +172,14 @@ func TestSplitRetriesEachItemAlone(t *testing.T) {
 		}
 		return nil
 	}
-	b := batch.New(g.fn, batch.Config{Split: func(err error) bool { return errors.Is(err, bad) }})
+	b := batch.New(g.fn, batch.Config[int]{Split: func(err error) bool { return errors.Is(err, bad) }})
 	results := make(chan result, 10)
 	doAsync(context.Background(), b, 1, results)
 	<-g.started
-	for _, i := range []int{2, 3, 4} {
+	for n, i := range []int{2, 3, 4} {
 		doAsync(context.Background(), b, i, results)
+		waitPending(t, b, n+1) // keep the arrival order
 	}
-	waitPending(t, b, 3)
 	g.open()
 	for range 4 {
 		r := <-results
@@ -189,13 +190,17 @@ func TestSplitRetriesEachItemAlone(t *testing.T) {
 			t.Errorf("Do(%d) = %d, %v; want %d, nil (only item 3 is bad)", r.in, r.out, r.err, r.in*10)
 		}
 	}
+	// [1], then [2 3 4] fails and is halved: [2] and [3 4]; [3 4] fails: [3], [4].
+	if want := [][]int{{1}, {2, 3, 4}, {2}, {3, 4}, {3}, {4}}; !slices.EqualFunc(g.batches, want, slices.Equal) {
+		t.Errorf("batches = %v; want %v", g.batches, want)
+	}
 }
 
 func TestWithoutSplitEveryItemGetsTheBatchError(t *testing.T) {
 	g := newGate()
 	down := errors.New("database down")
 	g.fail = func([]int) error { return down }
-	b := batch.New(g.fn, batch.Config{Split: func(err error) bool { return !errors.Is(err, down) }})
+	b := batch.New(g.fn, batch.Config[int]{Split: func(err error) bool { return !errors.Is(err, down) }})
 	results := make(chan result, 10)
 	doAsync(context.Background(), b, 1, results)
 	<-g.started
@@ -215,7 +220,7 @@ func TestWithoutSplitEveryItemGetsTheBatchError(t *testing.T) {
 
 func TestCanceledCallerIsDroppedBeforeItsBatch(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config{})
+	b := batch.New(g.fn, batch.Config[int]{})
 	results := make(chan result, 10)
 	doAsync(context.Background(), b, 1, results)
 	<-g.started
@@ -252,7 +257,7 @@ func TestManyCallers(t *testing.T) {
 		}
 		return out, nil
 	}
-	b := batch.New(fn, batch.Config{MaxSize: 16, MaxInFlight: 2})
+	b := batch.New(fn, batch.Config[int]{MaxSize: 16, MaxInFlight: 2, MaxPending: 2000})
 	var wg sync.WaitGroup
 	for i := range 2000 {
 		wg.Go(func() {
@@ -264,5 +269,97 @@ func TestManyCallers(t *testing.T) {
 	wg.Wait()
 	if items.Load() != 2000 || batches.Load() >= 2000 {
 		t.Fatalf("%d items in %d batches; want 2000 items in fewer batches", items.Load(), batches.Load())
+	}
+}
+
+func TestCallerCanceledAfterItsBatchStartedGetsTheResult(t *testing.T) {
+	g := newGate()
+	b := batch.New(g.fn, batch.Config[int]{})
+	ctx, cancel := context.WithCancel(context.Background())
+	results := make(chan result, 1)
+	doAsync(ctx, b, 4, results)
+	<-g.started
+	cancel()
+	select {
+	case r := <-results:
+		t.Fatalf("Do returned %+v while its batch was being written", r)
+	case <-time.After(50 * time.Millisecond):
+	}
+	g.open()
+	if r := <-results; r.err != nil || r.out != 40 {
+		t.Fatalf("Do(4) = %d, %v; want 40, nil: the item was written", r.out, r.err)
+	}
+}
+
+func TestMaxPendingRefusesCalls(t *testing.T) {
+	g := newGate()
+	b := batch.New(g.fn, batch.Config[int]{MaxSize: 2, MaxPending: 3})
+	results := make(chan result, 10)
+	doAsync(context.Background(), b, 0, results)
+	<-g.started
+	for i := 1; i <= 3; i++ {
+		doAsync(context.Background(), b, i, results)
+	}
+	waitPending(t, b, 3)
+	if _, err := b.Do(context.Background(), 4); !errors.Is(err, batch.ErrFull) {
+		t.Fatalf("Do with 3 calls pending = %v; want ErrFull", err)
+	}
+	g.open()
+	for range 4 {
+		if r := <-results; r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+	if out, err := b.Do(context.Background(), 5); err != nil || out != 50 {
+		t.Fatalf("Do once the queue drained = %d, %v", out, err)
+	}
+}
+
+func TestMaxBytesBoundsABatch(t *testing.T) {
+	g := newGate()
+	// Items weigh their value; at most 10 per batch, and 20 goes alone.
+	b := batch.New(g.fn, batch.Config[int]{MaxBytes: 10, Size: func(i int) int { return i }})
+	results := make(chan result, 10)
+	doAsync(context.Background(), b, 1, results)
+	<-g.started
+	for n, i := range []int{4, 5, 3, 20, 2} {
+		doAsync(context.Background(), b, i, results)
+		waitPending(t, b, n+1) // keep the arrival order
+	}
+	g.open()
+	for range 6 {
+		if r := <-results; r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+	if want := [][]int{{1}, {4, 5}, {3}, {20}, {2}}; !slices.EqualFunc(g.batches, want, slices.Equal) {
+		t.Fatalf("batches = %v; want %v", g.batches, want)
+	}
+}
+
+func TestPanicFailsItsBatchOnly(t *testing.T) {
+	n := 0
+	b := batch.New(func(ctx context.Context, in []int) ([]int, error) {
+		if n++; n == 1 {
+			panic("boom")
+		}
+		return in, nil
+	}, batch.Config[int]{})
+	if _, err := b.Do(context.Background(), 1); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Do in a panicking batch = %v; want an error naming the panic", err)
+	}
+	if out, err := b.Do(context.Background(), 2); err != nil || out != 2 {
+		t.Fatalf("Do after the panic = %d, %v; want 2, nil", out, err)
+	}
+}
+
+func TestTimeoutIsErrTimeout(t *testing.T) {
+	b := batch.New(func(ctx context.Context, in []int) ([]int, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}, batch.Config[int]{Timeout: 20 * time.Millisecond})
+	_, err := b.Do(context.Background(), 1)
+	if !errors.Is(err, batch.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Do = %v; want ErrTimeout wrapping the deadline", err)
 	}
 }
