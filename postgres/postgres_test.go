@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 var ctx = context.Background()
 
-func open(t *testing.T) umami.Store {
+func open(t testing.TB) umami.Store {
 	db, err := postgres.Open(ctx, pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func open(t *testing.T) umami.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
-		Open: open,
+		Open: func(t *testing.T) umami.Store { return open(t) },
 		JobState: func(t *testing.T, s umami.Store, jobID int64) string {
 			var state string
 			err := s.(*postgres.DB).Pool().QueryRow(ctx, `SELECT state FROM river_job WHERE id = $1`, jobID).Scan(&state)

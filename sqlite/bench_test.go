@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	_ "modernc.org/sqlite" // the plain driver, for the uncached comparison
 
 	"github.com/umamiai/umami"
+	"github.com/umamiai/umami/storetest"
 )
 
 // benchStore opens a store with one org, agent, version and run.
@@ -75,37 +75,9 @@ func BenchmarkGetRun(b *testing.B) {
 	})
 }
 
-// BenchmarkCreateRuns measures the write transaction of run creations (the
-// River jobs and the run rows) with one run per transaction and with 16, as
-// the platform's batches write them under load; ns/op is per run.
-func BenchmarkCreateRuns(b *testing.B) {
-	db, tmpl := benchStore(b)
-	ctx := context.Background()
-	for _, size := range []int{1, 16} {
-		b.Run(fmt.Sprint("batch=", size), func(b *testing.B) {
-			for b.Loop() {
-				runs := make([]*umami.Run, size)
-				args := make([]umami.RunJobArgs, size)
-				for i := range runs {
-					r := *tmpl
-					r.ID = uuid.Must(uuid.NewV7()).String()
-					runs[i], args[i] = &r, umami.RunJobArgs{RunID: r.ID}
-				}
-				err := db.Update(ctx, func(tx umami.Tx) error {
-					jobIDs, err := tx.EnqueueRuns(ctx, args...)
-					if err != nil {
-						return err
-					}
-					for i, r := range runs {
-						r.JobID = jobIDs[i]
-					}
-					return tx.CreateRuns(ctx, runs...)
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/run")
-		})
-	}
+// BenchmarkRunWrites measures a run's writes, one run and 16 runs per
+// statement (storetest.BenchmarkRunWrites).
+func BenchmarkRunWrites(b *testing.B) {
+	db, _ := benchStore(b)
+	storetest.BenchmarkRunWrites(b, db)
 }

@@ -510,7 +510,7 @@ func absentRun(f fixture, id string) *umami.Run {
 		Status: umami.RunRunning, Metadata: map[string]string{}, CreatedAt: now()}
 }
 
-func exec(t *testing.T, s umami.Store, fn func(umami.Tx) error) {
+func exec(t testing.TB, s umami.Store, fn func(umami.Tx) error) {
 	t.Helper()
 	if err := s.Exec(ctx, fn); err != nil {
 		t.Fatalf("exec: %v", err)

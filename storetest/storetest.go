@@ -82,14 +82,14 @@ func id() string { return uuid.Must(uuid.NewV7()).String() }
 // now is a fixed-precision clock value (both stores keep microseconds).
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-func update(t *testing.T, s umami.Store, fn func(umami.Tx) error) {
+func update(t testing.TB, s umami.Store, fn func(umami.Tx) error) {
 	t.Helper()
 	if err := s.Update(ctx, fn); err != nil {
 		t.Fatalf("update: %v", err)
 	}
 }
 
-func view(t *testing.T, s umami.Store, fn func(umami.Tx) error) {
+func view(t testing.TB, s umami.Store, fn func(umami.Tx) error) {
 	t.Helper()
 	if err := s.View(ctx, fn); err != nil {
 		t.Fatalf("view: %v", err)
@@ -103,7 +103,7 @@ type fixture struct {
 	version *umami.AgentVersion
 }
 
-func newFixture(t *testing.T, s umami.Store) fixture {
+func newFixture(t testing.TB, s umami.Store) fixture {
 	t.Helper()
 	f := fixture{org: &umami.Org{ID: id(), Name: "org", CreatedAt: now()}}
 	f.agent = &umami.Agent{ID: id(), OrgID: f.org.ID, Name: "agent", CreatedAt: now()}
