@@ -1,6 +1,9 @@
 package umami
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Run statuses. Succeeded, failed and canceled are terminal.
 const (
@@ -128,4 +131,22 @@ type Outcome struct {
 	Error  *RunError
 	Usage  Usage
 	Steps  []RunStep
+}
+
+// InsertRuns stores new queued runs and the jobs that execute them, in tx:
+// within one transaction, a run is never stored without its job, nor a
+// job without its run. It sets each run's JobID.
+func InsertRuns(ctx context.Context, tx Tx, runs ...*Run) error {
+	args := make([]RunJobArgs, len(runs))
+	for i, r := range runs {
+		args[i] = RunJobArgs{RunID: r.ID}
+	}
+	jobIDs, err := tx.EnqueueRuns(ctx, args...)
+	if err != nil {
+		return err
+	}
+	for i, r := range runs {
+		r.JobID = jobIDs[i]
+	}
+	return tx.CreateRuns(ctx, runs...)
 }

@@ -58,7 +58,7 @@ func (p *Platform) newRunBatches(timeout time.Duration) runBatches {
 	unbounded := 1 << 30
 	return runBatches{
 		creates: batch.New(func(ctx context.Context, runs []*umami.Run) ([]*umami.Run, error) {
-			err := p.store.Update(ctx, func(tx umami.Tx) error { return insertRuns(ctx, tx, runs...) })
+			err := p.store.Update(ctx, func(tx umami.Tx) error { return umami.InsertRuns(ctx, tx, runs...) })
 			return runs, err
 		}, batchConfig(timeout, MaxPendingCreates, runSize)),
 		starts: batch.New(func(ctx context.Context, ids []string) (runs []*umami.Run, err error) {

@@ -106,22 +106,6 @@ func (p *Platform) newRun(in CreateRunInput, v *umami.AgentVersion) *umami.Run {
 		Status: umami.RunQueued, Input: in.Input, Metadata: emptyIfNil(in.Metadata), CreatedAt: p.Now()}
 }
 
-// insertRuns enqueues the runs' jobs and stores the runs, in tx.
-func insertRuns(ctx context.Context, tx umami.Tx, runs ...*umami.Run) error {
-	args := make([]umami.RunJobArgs, len(runs))
-	for i, r := range runs {
-		args[i] = umami.RunJobArgs{RunID: r.ID}
-	}
-	jobIDs, err := tx.EnqueueRuns(ctx, args...)
-	if err != nil {
-		return err
-	}
-	for i, r := range runs {
-		r.JobID = jobIDs[i]
-	}
-	return tx.CreateRuns(ctx, runs...)
-}
-
 // createKeyedRun creates the run of a request with an idempotency key, or
 // returns the run an earlier request with the same key made. The key is
 // checked and recorded in the run's own transaction, so these creations
@@ -140,7 +124,7 @@ func (p *Platform) createKeyedRun(ctx context.Context, tx umami.Tx, in CreateRun
 		return nil, false, err
 	}
 	run := p.newRun(in, v)
-	if err := insertRuns(ctx, tx, run); err != nil {
+	if err := umami.InsertRuns(ctx, tx, run); err != nil {
 		return nil, false, err
 	}
 	err = tx.PutIdempotencyKey(ctx, &umami.IdempotencyKey{OrgID: in.OrgID, Key: in.IdempotencyKey,

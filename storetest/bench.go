@@ -32,7 +32,7 @@ func writeRuns(b *testing.B, s umami.Store, f fixture, n int) {
 			Status: umami.RunQueued, Input: "hello", Metadata: map[string]string{}, CreatedAt: now()}
 		ids[i] = runs[i].ID
 	}
-	update(b, s, func(tx umami.Tx) error { return createRuns(tx, runs...) })
+	update(b, s, func(tx umami.Tx) error { return umami.InsertRuns(ctx, tx, runs...) })
 	var started []*umami.Run
 	exec(b, s, func(tx umami.Tx) (err error) { started, err = tx.StartRuns(ctx, now(), ids...); return err })
 	fs := make([]umami.RunFinish, n)

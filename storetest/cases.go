@@ -293,7 +293,7 @@ func testEnqueueTx(t *testing.T, h Harness) {
 		Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
 	boom := fmt.Errorf("boom")
 	err := s.Update(ctx, func(tx umami.Tx) (err error) {
-		if err := createRuns(tx, r); err != nil {
+		if err := umami.InsertRuns(ctx, tx, r); err != nil {
 			return err
 		}
 		return boom
@@ -396,7 +396,7 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 				r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
 					Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
 				errs <- s.Update(ctx, func(tx umami.Tx) (err error) {
-					return createRuns(tx, r)
+					return umami.InsertRuns(ctx, tx, r)
 				})
 			}
 		}()
@@ -594,7 +594,7 @@ func testBatchedRuns(t *testing.T, h Harness) {
 			Status: umami.RunQueued, Input: fmt.Sprint("input ", i), Metadata: map[string]string{"i": fmt.Sprint(i)},
 			CreatedAt: now()}
 	}
-	update(t, s, func(tx umami.Tx) error { return createRuns(tx, runs...) })
+	update(t, s, func(tx umami.Tx) error { return umami.InsertRuns(ctx, tx, runs...) })
 	jobs := map[int64]bool{}
 	for _, r := range runs {
 		if got, err := getRun(t, s, f.org.ID, r.ID); err != nil || !reflect.DeepEqual(got, r) {

@@ -195,7 +195,7 @@ func testConcurrentIdempotency(t *testing.T, h Harness) {
 			}
 			r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
 				Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
-			if err := createRuns(tx, r); err != nil {
+			if err := umami.InsertRuns(ctx, tx, r); err != nil {
 				return err
 			}
 			answers[i] = r.ID

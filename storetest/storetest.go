@@ -149,7 +149,7 @@ func (f fixture) newRun(t *testing.T, s umami.Store, input string) *umami.Run {
 	r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
 		Status: umami.RunQueued, Input: input, Metadata: map[string]string{"k": "v"}, CreatedAt: now()}
 	update(t, s, func(tx umami.Tx) (err error) {
-		return createRuns(tx, r)
+		return umami.InsertRuns(ctx, tx, r)
 	})
 	return r
 }
@@ -159,22 +159,6 @@ func step(runID, name string) umami.RunStep {
 	at := now()
 	return umami.RunStep{RunID: runID, Type: umami.StepModelCall, Name: name, Input: "in", Output: "out",
 		Usage: &umami.Usage{InputTokens: 1, OutputTokens: 1}, StartedAt: at, CompletedAt: at}
-}
-
-// createRuns enqueues the runs' jobs and stores the runs, as the platform does.
-func createRuns(tx umami.Tx, runs ...*umami.Run) error {
-	args := make([]umami.RunJobArgs, len(runs))
-	for i, r := range runs {
-		args[i] = umami.RunJobArgs{RunID: r.ID}
-	}
-	jobIDs, err := tx.EnqueueRuns(ctx, args...)
-	if err != nil {
-		return err
-	}
-	for i, r := range runs {
-		r.JobID = jobIDs[i]
-	}
-	return tx.CreateRuns(ctx, runs...)
 }
 
 func startRun(tx umami.Tx, id string, at time.Time) (*umami.Run, error) {
