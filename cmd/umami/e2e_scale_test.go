@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -155,7 +156,9 @@ func TestScaleOut(t *testing.T) {
 // the other worker finishes them after River's rescue, none stays running.
 func TestScaleOutWorkerKilled(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, 1, 2, rescueFlags...)
+	// Each worker holds at most 5 runs, so the 10 runs must spread over
+	// both: one worker fetching them all would leave nothing to rescue.
+	c := startCluster(t, 1, 2, slices.Concat(rescueFlags, []string{"--max-workers", "5"})...)
 	a := c.api(0)
 	var ids []string
 	for i := range 10 {
