@@ -36,26 +36,26 @@ const (
 	maxBatchBytes = 8 << 20
 )
 
-// batchConfig is what the run batchers share. A failed batch is written
-// again in halves, so that one bad item (a conflict, say) fails alone,
-// unless the database is out of reach or too slow, which every item would
-// meet.
+// batchConfig is what the run batchers share (128 runs a batch, one batch
+// in flight: the package's defaults). A batch that fails on what one item
+// can cause (a conflict, an invalid value) is written again in halves, so
+// that the bad item fails alone; any other error (a lost or slow database,
+// a bug) fails the batch at once.
 func batchConfig[I any](timeout time.Duration, maxPending int, size func(I) int) batch.Config[I] {
 	return batch.Config[I]{
-		MaxSize:     128,
-		MaxBytes:    maxBatchBytes,
-		Size:        size,
-		MaxPending:  maxPending,
-		MaxInFlight: 1,
-		Timeout:     timeout,
+		MaxBytes:   maxBatchBytes,
+		Size:       size,
+		MaxPending: maxPending,
+		Timeout:    timeout,
 		Split: func(err error) bool {
-			return umami.ErrorCode(err) != umami.EUnavailable && !errors.Is(err, batch.ErrTimeout)
+			code := umami.ErrorCode(err)
+			return code == umami.EConflict || code == umami.EInvalid
 		},
 	}
 }
 
 func (p *Platform) newRunBatches(timeout time.Duration) runBatches {
-	unbounded := 1 << 30
+	const unbounded = 0
 	return runBatches{
 		creates: batch.New(func(ctx context.Context, runs []*umami.Run) ([]*umami.Run, error) {
 			err := p.store.Update(ctx, func(tx umami.Tx) error { return umami.InsertRuns(ctx, tx, runs...) })
@@ -85,7 +85,7 @@ func batched[I, O any](ctx context.Context, b *batch.Batcher[I, O], in I) (O, er
 	switch {
 	case errors.Is(err, batch.ErrFull):
 		err = fmt.Errorf("%w: %w", umami.Errorf(umami.EUnavailable,
-			"more than %d run creations are waiting for the database on this node; retry shortly", MaxPendingCreates), err)
+			"too many writes are waiting for the database on this node; retry shortly"), err)
 	case errors.Is(err, batch.ErrTimeout):
 		err = fmt.Errorf("%w: %w", umami.Errorf(umami.EUnavailable,
 			"the database did not answer in time; retry shortly"), err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/umamiai/umami"
 )
@@ -266,17 +267,36 @@ func (p *Platform) StartRun(ctx context.Context, runID string) (run *umami.Run, 
 }
 
 // FinishRun records the outcome of a running run. It reports false, and
-// writes nothing, when the run is no longer running (it was canceled).
+// writes nothing, when the run is no longer running (it was canceled) or
+// its attempt is no longer the current one (it was resumed elsewhere).
+// NUL characters from the model or a tool are stored as U+FFFD, since
+// PostgreSQL cannot store NUL and the input never has one.
 func (p *Platform) FinishRun(ctx context.Context, run *umami.Run, out umami.Outcome) (done bool, err error) {
 	now := p.Now()
-	run.CompletedAt, run.Usage, run.Error = &now, out.Usage, out.Error
+	run.CompletedAt, run.Usage, run.Error = &now, out.Usage, storableError(out.Error)
 	run.Status = umami.RunSucceeded
 	if out.Error != nil {
 		run.Status = umami.RunFailed
 	} else {
-		run.Output = &out.Output
+		output := storable(out.Output)
+		run.Output = &output
 	}
-	return batched(ctx, p.finishes, umami.RunFinish{Run: run, Steps: out.Steps})
+	steps := make([]umami.RunStep, len(out.Steps))
+	for i, st := range out.Steps {
+		st.Input, st.Output, st.Error = storable(st.Input), storable(st.Output), storableError(st.Error)
+		steps[i] = st
+	}
+	return batched(ctx, p.finishes, umami.RunFinish{Run: run, Steps: steps})
+}
+
+// storable replaces NUL, which PostgreSQL text cannot hold, with U+FFFD.
+func storable(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
+
+func storableError(e *umami.RunError) *umami.RunError {
+	if e == nil {
+		return nil
+	}
+	return &umami.RunError{Code: e.Code, Message: storable(e.Message)}
 }
 
 // IsCanceled reports whether a run has been canceled, for workers watching it.

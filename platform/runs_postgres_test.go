@@ -181,3 +181,32 @@ func TestTooManyPendingCreatesAreRefused(t *testing.T) {
 		t.Errorf("%d runs stored (%v); want %d", n, err, platform.MaxPendingCreates+1)
 	}
 }
+
+// NUL from a model or a tool, which PostgreSQL cannot store, is stored as
+// U+FFFD instead of failing the finish (and making River run it again).
+func TestFinishStoresNULFromTheModel(t *testing.T) {
+	ctx := context.Background()
+	_, p, demo := pgSetup(t, platform.Config{})
+	run := createRun(t, p, demo)
+	started, _, err := p.StartRun(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	done, err := p.FinishRun(ctx, started, umami.Outcome{Output: "a\x00b", Steps: []umami.RunStep{{
+		Type: umami.StepToolCall, Name: "current_time", Input: "{\x00}", Output: "\x00",
+		Error: &umami.RunError{Code: "tool_error", Message: "bad \x00"}, StartedAt: now, CompletedAt: now}}})
+	if err != nil || !done {
+		t.Fatalf("FinishRun = %v, %v; want done", done, err)
+	}
+	pr := demo.Key.Key.Principal()
+	got, err := p.GetRun(ctx, pr, run.ID)
+	if err != nil || got.Output == nil || *got.Output != "a\uFFFDb" {
+		t.Errorf("output = %v, %v; want a\\uFFFDb", got.Output, err)
+	}
+	steps, err := p.ListRunSteps(ctx, pr, run.ID)
+	if err != nil || len(steps) != 1 || steps[0].Input != "{\uFFFD}" || steps[0].Output != "\uFFFD" ||
+		steps[0].Error == nil || steps[0].Error.Message != "bad \uFFFD" {
+		t.Errorf("steps = %+v, %v; want NUL stored as U+FFFD", steps, err)
+	}
+}

@@ -124,9 +124,9 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers, on both pools.
 func (db *DB) Ping(ctx context.Context) error {
-	return translate(db.pool.Ping(ctx))
+	return translate(errors.Join(db.pool.Ping(ctx), db.read.Ping(ctx)))
 }
 
 // Update runs fn in a read-committed transaction, committed when fn returns
@@ -165,5 +165,11 @@ func (db *DB) Exec(ctx context.Context, fn func(umami.Tx) error) error {
 // sees the latest committed data, as the Store contract allows, and
 // PostgreSQL refuses any write.
 func (db *DB) View(ctx context.Context, fn func(umami.Tx) error) error {
-	return translate(fn(&Tx{q: db.read, db: db}))
+	err := fn(&Tx{q: db.read, db: db})
+	if sqlState(err) == "25006" {
+		// A write in View is a bug, not the demoted primary that 25006
+		// means on the write pool: drop the code so that it is a 500.
+		return fmt.Errorf("write attempted in a read-only View: %s", err)
+	}
+	return translate(err)
 }

@@ -276,6 +276,9 @@ func scanVersion(r rowScanner) (*umami.AgentVersion, error) {
 const runColumns = `id, org_id, agent_id, agent_version_id, status, input, output, error_code, error_message,
 	input_tokens, output_tokens, metadata, job_id, attempt, created_at, started_at, completed_at`
 
+// runColumnsOfR is runColumns qualified by the alias r, for joins.
+var runColumnsOfR = prefixed("r.", runColumns)
+
 // CreateRuns stores new runs in one statement.
 func (t *Tx) CreateRuns(ctx context.Context, runs ...*umami.Run) error {
 	if len(runs) == 0 {
@@ -445,7 +448,6 @@ func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*uma
 			valid = append(valid, id)
 		}
 	}
-	slices.Sort(valid)
 	out := make([]*umami.Run, len(ids))
 	if len(valid) == 0 {
 		return out, nil
@@ -453,7 +455,7 @@ func (t *Tx) StartRuns(ctx context.Context, at time.Time, ids ...string) ([]*uma
 	rows, err := t.q.Query(ctx, `UPDATE runs r SET status = 'running', attempt = r.attempt + 1,
 		started_at = COALESCE(r.started_at, $1)
 		FROM (SELECT DISTINCT id FROM unnest($2::uuid[]) AS u(id)) u
-		WHERE r.id = u.id AND r.status IN ('queued', 'running') RETURNING `+prefixed("r.", runColumns), at, valid)
+		WHERE r.id = u.id AND r.status IN ('queued', 'running') RETURNING `+runColumnsOfR, at, valid)
 	started, err := queryAll(rows, err, scanRun)
 	if err != nil {
 		return nil, fmt.Errorf("start runs: %w", err)
@@ -663,7 +665,7 @@ func (t *Tx) CancelJob(ctx context.Context, jobID int64) error {
 
 // ListOrphanedRuns returns unfinished runs whose job has ended or vanished.
 func (t *Tx) ListOrphanedRuns(ctx context.Context, limit int) ([]*umami.Run, error) {
-	rows, err := t.q.Query(ctx, `SELECT `+prefixed("r.", runColumns)+` FROM runs r
+	rows, err := t.q.Query(ctx, `SELECT `+runColumnsOfR+` FROM runs r
 		LEFT JOIN river_job j ON j.id = r.job_id
 		WHERE r.status IN ('queued', 'running') AND (j.id IS NULL OR j.state IN ('completed', 'discarded', 'cancelled'))
 		ORDER BY r.id LIMIT $1`, limit)

@@ -22,17 +22,18 @@ const (
 // MaxEmbeddingDims is the longest embedding the knowledge tables index.
 const MaxEmbeddingDims = maxHalfvecIndexDims
 
-// embeddingIndexLock is the advisory lock key ("umami" + "v") taken while
-// an embedding index is built, so that nodes asking for the same dimension
-// at once build it once.
+// embeddingIndexLock is the advisory lock key ("umami" + "v") held while
+// an embedding index is built: nodes asking for the same dimension at once
+// build it once, and builds for different dimensions run one at a time
+// (two concurrent builds on one table wait for each other's transaction).
 const embeddingIndexLock int64 = 0x756d616d6976
 
-// EmbeddingExpr is the expression over chunks.embedding that the HNSW index
+// embeddingExpr is the expression over chunks.embedding that the HNSW index
 // of dims dimensions covers, with its cosine operator class. A search for a
 // query vector of dims dimensions filters on embedding_dims = dims and
-// orders by EmbeddingExpr(dims) <=> $query::<same type>, so that it uses
+// orders by embeddingExpr(dims) <=> $query::<same type>, so that it uses
 // that index.
-func EmbeddingExpr(dims int) (expr, opclass string, err error) {
+func embeddingExpr(dims int) (expr, opclass string, err error) {
 	switch {
 	case dims < 1 || dims > MaxEmbeddingDims:
 		return "", "", umami.Errorf(umami.EInvalid,
@@ -52,7 +53,7 @@ func EmbeddingExpr(dims int) (expr, opclass string, err error) {
 // empty whatever the table holds. It is safe to call from many nodes at
 // once, and cheap when the index exists.
 func (db *DB) EnsureEmbeddingIndex(ctx context.Context, dims int) error {
-	expr, opclass, err := EmbeddingExpr(dims)
+	expr, opclass, err := embeddingExpr(dims)
 	if err != nil {
 		return err
 	}

@@ -75,8 +75,8 @@ func BenchmarkGetRun(b *testing.B) {
 	})
 }
 
-// BenchmarkRunWrites measures a run's writes, one run and 16 runs per
-// statement (storetest.BenchmarkRunWrites).
+// BenchmarkRunWrites measures a run's writes, one run at a time and 16
+// together (storetest.BenchmarkRunWrites).
 func BenchmarkRunWrites(b *testing.B) {
 	db, _ := benchStore(b)
 	storetest.BenchmarkRunWrites(b, db)

@@ -9,8 +9,9 @@ import (
 
 // BenchmarkRunWrites measures the writes every run makes, on s: its
 // creation (job and row, in one transaction), its start and its finish
-// with one step, written one run per statement and 16 per statement, as
-// the platform's batches write them under load. It reports ns/run.
+// with one step, for one run at a time and for 16 together (one call of
+// each store method), as the platform's batches write them under load. It
+// reports ns/run.
 func BenchmarkRunWrites(b *testing.B, s umami.Store) {
 	f := newFixture(b, s)
 	for _, size := range []int{1, 16} {
@@ -23,13 +24,12 @@ func BenchmarkRunWrites(b *testing.B, s umami.Store) {
 	}
 }
 
-// writeRuns creates, starts and finishes n runs, n per statement.
+// writeRuns creates, starts and finishes n runs, n per store call.
 func writeRuns(b *testing.B, s umami.Store, f fixture, n int) {
 	runs := make([]*umami.Run, n)
 	ids := make([]string, n)
 	for i := range runs {
-		runs[i] = &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
-			Status: umami.RunQueued, Input: "hello", Metadata: map[string]string{}, CreatedAt: now()}
+		runs[i] = f.run("hello")
 		ids[i] = runs[i].ID
 	}
 	update(b, s, func(tx umami.Tx) error { return umami.InsertRuns(ctx, tx, runs...) })

@@ -135,7 +135,7 @@ func testRunsRoundTrip(t *testing.T, h Harness) {
 	f := newFixture(t, s)
 	r := f.newRun(t, s, "hello")
 	if r.JobID == 0 {
-		t.Fatal("EnqueueRun returned job id 0")
+		t.Fatal("InsertRuns set job id 0")
 	}
 	got, err := getRun(t, s, f.org.ID, r.ID)
 	if err != nil || !reflect.DeepEqual(got, r) {
@@ -289,8 +289,7 @@ func testIdempotency(t *testing.T, h Harness) {
 func testEnqueueTx(t *testing.T, h Harness) {
 	s := h.Open(t)
 	f := newFixture(t, s)
-	r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
-		Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
+	r := f.run("x")
 	boom := fmt.Errorf("boom")
 	err := s.Update(ctx, func(tx umami.Tx) (err error) {
 		if err := umami.InsertRuns(ctx, tx, r); err != nil {
@@ -393,8 +392,7 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
-					Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
+				r := f.run("x")
 				errs <- s.Update(ctx, func(tx umami.Tx) (err error) {
 					return umami.InsertRuns(ctx, tx, r)
 				})
@@ -590,9 +588,8 @@ func testBatchedRuns(t *testing.T, h Harness) {
 	f := newFixture(t, s)
 	runs := make([]*umami.Run, 4)
 	for i := range runs {
-		runs[i] = &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
-			Status: umami.RunQueued, Input: fmt.Sprint("input ", i), Metadata: map[string]string{"i": fmt.Sprint(i)},
-			CreatedAt: now()}
+		runs[i] = f.run(fmt.Sprint("input ", i))
+		runs[i].Metadata = map[string]string{"i": fmt.Sprint(i)}
 	}
 	update(t, s, func(tx umami.Tx) error { return umami.InsertRuns(ctx, tx, runs...) })
 	jobs := map[int64]bool{}
@@ -644,10 +641,6 @@ func testBatchedRuns(t *testing.T, h Harness) {
 	r3.Status, r3.Output, r3.CompletedAt = umami.RunSucceeded, &out, &end
 	again := r0
 	again.Status, again.Output = umami.RunFailed, nil
-	step := func(runID, name string) umami.RunStep {
-		return umami.RunStep{RunID: runID, Type: umami.StepModelCall, Name: name, Input: "in", Output: "out",
-			Usage: &umami.Usage{InputTokens: 1, OutputTokens: 1}, StartedAt: at, CompletedAt: end}
-	}
 	steps := map[string][]umami.RunStep{
 		r0.ID: {step(r0.ID, "a"), step(r0.ID, "b")},
 		r1.ID: {step(r1.ID, "c")},

@@ -193,8 +193,7 @@ func testConcurrentIdempotency(t *testing.T, h Harness) {
 			} else if umami.ErrorCode(err) != umami.ENotFound {
 				return err
 			}
-			r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
-				Status: umami.RunQueued, Input: "x", Metadata: map[string]string{}, CreatedAt: now()}
+			r := f.run("x")
 			if err := umami.InsertRuns(ctx, tx, r); err != nil {
 				return err
 			}

@@ -101,6 +101,8 @@ func testViewIsReadOnly(t *testing.T, h Harness) {
 	for _, w := range writes {
 		if err := s.View(ctx, w.write); err == nil {
 			t.Errorf("%s in View succeeded, want an error", w.name)
+		} else if code := umami.ErrorCode(err); code != umami.EInternal {
+			t.Errorf("%s in View: %v (code %q); want an internal error, a bug and not an outage", w.name, err, code)
 		}
 	}
 	view(t, s, func(tx umami.Tx) error {

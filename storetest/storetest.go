@@ -143,11 +143,16 @@ func newKey(t *testing.T, s umami.Store, orgID string) *umami.APIKey {
 	return k
 }
 
+// run returns a new queued run of the fixture's version, not yet stored.
+func (f fixture) run(input string) *umami.Run {
+	return &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
+		Status: umami.RunQueued, Input: input, Metadata: map[string]string{"k": "v"}, CreatedAt: now()}
+}
+
 // newRun creates a queued run with its job, as the platform does.
 func (f fixture) newRun(t *testing.T, s umami.Store, input string) *umami.Run {
 	t.Helper()
-	r := &umami.Run{ID: id(), OrgID: f.org.ID, AgentID: f.agent.ID, AgentVersionID: f.version.ID,
-		Status: umami.RunQueued, Input: input, Metadata: map[string]string{"k": "v"}, CreatedAt: now()}
+	r := f.run(input)
 	update(t, s, func(tx umami.Tx) (err error) {
 		return umami.InsertRuns(ctx, tx, r)
 	})

@@ -38,8 +38,9 @@ type Config[I any] struct {
 	MaxBytes int
 	// Size returns the size of an item, for MaxBytes.
 	Size func(I) int
-	// MaxPending bounds the calls waiting for a batch (default 16 ×
-	// MaxSize); Do returns ErrFull beyond it.
+	// MaxPending, if positive, bounds the calls waiting for a batch; Do
+	// returns ErrFull beyond it. By default the callers' own number bounds
+	// them.
 	MaxPending int
 	// MaxInFlight bounds the batches written at the same time (default 1):
 	// more overlap the writes, fewer let the batches grow.
@@ -50,9 +51,10 @@ type Config[I any] struct {
 	Timeout time.Duration
 	// Split, when it returns true for the error of a batch of several
 	// items, has the batch written again in two halves, and so on, so that
-	// a bad item fails alone and every caller gets its own error. Without
-	// it (or when it returns false, for an error such as a lost database
-	// that every item would meet) all the items get the batch's error.
+	// a bad item fails alone and every caller gets its own error. It should
+	// accept only errors that one item causes: for one that every item
+	// would meet (a lost database, a timeout) all the items get the batch's
+	// error at once.
 	Split func(error) bool
 }
 
@@ -81,9 +83,6 @@ func New[I, O any](fn Func[I, O], cfg Config[I]) *Batcher[I, O] {
 	if cfg.MaxBytes <= 0 || cfg.Size == nil {
 		cfg.MaxBytes, cfg.Size = 0, nil
 	}
-	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = 16 * cfg.MaxSize
-	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 1
 	}
@@ -96,8 +95,8 @@ func New[I, O any](fn Func[I, O], cfg Config[I]) *Batcher[I, O] {
 // Do writes in, together with whatever other calls are waiting, and
 // returns its result. If ctx ends while in still waits for a batch, in is
 // dropped and Do returns ctx's error; once its batch has started, Do
-// returns the batch's result (Timeout bounds the wait), so that a caller
-// never takes for failed what was written.
+// returns the batch's result (Timeout bounds each write of it), so that a
+// caller never takes for failed what was written.
 func (b *Batcher[I, O]) Do(ctx context.Context, in I) (O, error) {
 	var zero O
 	if err := ctx.Err(); err != nil {
@@ -105,7 +104,7 @@ func (b *Batcher[I, O]) Do(ctx context.Context, in I) (O, error) {
 	}
 	c := &call[I, O]{in: in, done: make(chan struct{})}
 	b.mu.Lock()
-	if len(b.pending) >= b.cfg.MaxPending {
+	if b.cfg.MaxPending > 0 && len(b.pending) >= b.cfg.MaxPending {
 		b.mu.Unlock()
 		return zero, ErrFull
 	}

@@ -257,7 +257,7 @@ func TestManyCallers(t *testing.T) {
 		}
 		return out, nil
 	}
-	b := batch.New(fn, batch.Config[int]{MaxSize: 16, MaxInFlight: 2, MaxPending: 2000})
+	b := batch.New(fn, batch.Config[int]{MaxSize: 16, MaxInFlight: 2})
 	var wg sync.WaitGroup
 	for i := range 2000 {
 		wg.Go(func() {
