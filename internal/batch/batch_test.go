@@ -59,6 +59,17 @@ func doAsync(ctx context.Context, b *batch.Batcher[int, int], in int, results ch
 	}()
 }
 
+// holding returns a batcher over g whose first batch, of the one item
+// first, has started and is held until g opens, and the channel that
+// delivers every later call's result too.
+func holding(g *gate, cfg batch.Config[int], first int) (*batch.Batcher[int, int], chan result) {
+	b := batch.New(g.fn, cfg)
+	results := make(chan result, 10)
+	doAsync(context.Background(), b, first, results)
+	<-g.started
+	return b, results
+}
+
 // waitPending waits until n calls queue behind a held batch.
 func waitPending(t *testing.T, b *batch.Batcher[int, int], n int) {
 	t.Helper()
@@ -84,12 +95,7 @@ func TestLoneCallIsWrittenAtOnce(t *testing.T) {
 
 func TestCallsWaitingBehindABatchGoTogether(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config[int]{})
-	results := make(chan result, 10)
-	doAsync(context.Background(), b, 1, results)
-	if first := <-g.started; !slices.Equal(first, []int{1}) {
-		t.Fatalf("first batch = %v; want [1]", first)
-	}
+	b, results := holding(g, batch.Config[int]{}, 1)
 	for i := 2; i <= 6; i++ {
 		doAsync(context.Background(), b, i, results)
 	}
@@ -110,17 +116,14 @@ func TestCallsWaitingBehindABatchGoTogether(t *testing.T) {
 	}
 	second := <-g.started
 	slices.Sort(second)
-	if !slices.Equal(second, []int{2, 3, 4, 5, 6}) || len(g.batches) != 2 {
+	if !slices.Equal(g.batches[0], []int{1}) || !slices.Equal(second, []int{2, 3, 4, 5, 6}) || len(g.batches) != 2 {
 		t.Fatalf("batches = %v; want [1] then [2..6] together", g.batches)
 	}
 }
 
 func TestMaxSizeBoundsABatch(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config[int]{MaxSize: 2})
-	results := make(chan result, 10)
-	doAsync(context.Background(), b, 0, results)
-	<-g.started
+	b, results := holding(g, batch.Config[int]{MaxSize: 2}, 0)
 	for i := 1; i <= 5; i++ {
 		doAsync(context.Background(), b, i, results)
 	}
@@ -142,10 +145,7 @@ func TestMaxSizeBoundsABatch(t *testing.T) {
 
 func TestMaxInFlightOverlapsBatches(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config[int]{MaxInFlight: 2})
-	results := make(chan result, 10)
-	doAsync(context.Background(), b, 1, results)
-	<-g.started
+	b, results := holding(g, batch.Config[int]{MaxInFlight: 2}, 1)
 	doAsync(context.Background(), b, 2, results) // a second writer starts while the first is held
 	select {
 	case second := <-g.started:
@@ -172,10 +172,7 @@ func TestSplitIsolatesTheBadItem(t *testing.T) {
 		}
 		return nil
 	}
-	b := batch.New(g.fn, batch.Config[int]{Split: func(err error) bool { return errors.Is(err, bad) }})
-	results := make(chan result, 10)
-	doAsync(context.Background(), b, 1, results)
-	<-g.started
+	b, results := holding(g, batch.Config[int]{Split: func(err error) bool { return errors.Is(err, bad) }}, 1)
 	for n, i := range []int{2, 3, 4} {
 		doAsync(context.Background(), b, i, results)
 		waitPending(t, b, n+1) // keep the arrival order
@@ -200,10 +197,7 @@ func TestWithoutSplitEveryItemGetsTheBatchError(t *testing.T) {
 	g := newGate()
 	down := errors.New("database down")
 	g.fail = func([]int) error { return down }
-	b := batch.New(g.fn, batch.Config[int]{Split: func(err error) bool { return !errors.Is(err, down) }})
-	results := make(chan result, 10)
-	doAsync(context.Background(), b, 1, results)
-	<-g.started
+	b, results := holding(g, batch.Config[int]{Split: func(err error) bool { return !errors.Is(err, down) }}, 1)
 	doAsync(context.Background(), b, 2, results)
 	doAsync(context.Background(), b, 3, results)
 	waitPending(t, b, 2)
@@ -220,10 +214,7 @@ func TestWithoutSplitEveryItemGetsTheBatchError(t *testing.T) {
 
 func TestCanceledCallerIsDroppedBeforeItsBatch(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config[int]{})
-	results := make(chan result, 10)
-	doAsync(context.Background(), b, 1, results)
-	<-g.started
+	b, results := holding(g, batch.Config[int]{}, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	doAsync(ctx, b, 2, results)
 	doAsync(context.Background(), b, 3, results)
@@ -293,10 +284,7 @@ func TestCallerCanceledAfterItsBatchStartedGetsTheResult(t *testing.T) {
 
 func TestMaxPendingRefusesCalls(t *testing.T) {
 	g := newGate()
-	b := batch.New(g.fn, batch.Config[int]{MaxSize: 2, MaxPending: 3})
-	results := make(chan result, 10)
-	doAsync(context.Background(), b, 0, results)
-	<-g.started
+	b, results := holding(g, batch.Config[int]{MaxSize: 2, MaxPending: 3}, 0)
 	for i := 1; i <= 3; i++ {
 		doAsync(context.Background(), b, i, results)
 	}
@@ -318,10 +306,7 @@ func TestMaxPendingRefusesCalls(t *testing.T) {
 func TestMaxBytesBoundsABatch(t *testing.T) {
 	g := newGate()
 	// Items weigh their value; at most 10 per batch, and 20 goes alone.
-	b := batch.New(g.fn, batch.Config[int]{MaxBytes: 10, Size: func(i int) int { return i }})
-	results := make(chan result, 10)
-	doAsync(context.Background(), b, 1, results)
-	<-g.started
+	b, results := holding(g, batch.Config[int]{MaxBytes: 10, Size: func(i int) int { return i }}, 1)
 	for n, i := range []int{4, 5, 3, 20, 2} {
 		doAsync(context.Background(), b, i, results)
 		waitPending(t, b, n+1) // keep the arrival order
